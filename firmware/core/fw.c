@@ -1,0 +1,537 @@
+#include "fw.h"
+#include "config.h"
+#include "crc8.h"
+#include "hal.h"
+#include "motion.h"
+
+/* ---- per-axis configuration (RAM only: after a reset the host configures again) ---- */
+typedef struct {
+    uint16_t speed, accel, hspeed, backlash;
+    int32_t travel;
+    uint8_t endstop; /* homing mode: 0 hardstop, 1 endstop */
+} axcfg_t;
+
+static axcfg_t cfg[AXES];
+static uint8_t homed, estop;
+
+/* ---- receive ring, filled by the UART interrupt ---- */
+static volatile uint8_t rx_buf[RX_RING];
+static volatile uint8_t rx_head, rx_tail, rx_over;
+
+static char line[MAXLINE + 1];
+static uint8_t line_len, line_err;
+
+/* ---- replies ---- */
+typedef struct { char b[OUT_MAX]; uint8_t n; } out_t;
+static out_t rep, cached, asy;
+static uint16_t last_seq;
+static uint8_t have_last, cache_it;
+
+/* ---- the job in progress: one MOVE or HOME at a time ---- */
+enum { J_NONE, J_MOVE, J_HOME };
+enum { P_IDLE, P_PRE, P_FINAL, P_PUSH, P_SEEK1, P_FREE, P_BACKOFF, P_SEEK2 };
+static uint8_t job, job_pending, job_failed;
+static uint16_t job_seq;
+static uint8_t ax_phase[AXES];
+static int32_t ax_final[AXES];
+
+#define BACKOFF_STEPS 32
+#define ENDSTOP_TOL 16 /* an endstop seen farther than this from zero during a move = limit hit */
+
+/* ---------------- small string builder (no printf: saves flash on the AVR) ---------------- */
+static void put_c(out_t *o, char c) { if (o->n < OUT_MAX - 5) o->b[o->n++] = c; }
+static void put_s(out_t *o, const char *s) { while (*s) put_c(o, *s++); }
+static void put_i(out_t *o, int32_t v) {
+    char t[12];
+    uint8_t k = 0;
+    uint32_t u = v < 0 ? (uint32_t)-v : (uint32_t)v;
+    if (v < 0) put_c(o, '-');
+    do { t[k++] = (char)('0' + u % 10); u /= 10; } while (u);
+    while (k) put_c(o, t[--k]);
+}
+static void put_seq(out_t *o, int32_t seq) {
+    put_s(o, " N");
+    if (seq < 0) put_c(o, '?'); else put_i(o, seq);
+}
+static const char HEX[] = "0123456789ABCDEF";
+static void send(out_t *o) { /* append "*HH\n" and transmit */
+    uint8_t c = crc8(o->b, o->n);
+    o->b[o->n++] = '*';
+    o->b[o->n++] = HEX[c >> 4];
+    o->b[o->n++] = HEX[c & 15];
+    o->b[o->n++] = '\n';
+    hal_uart_write(o->b, o->n);
+}
+static void list_pos(out_t *o) {
+    put_s(o, " pos=");
+    for (uint8_t i = 0; i < AXES; i++) { if (i) put_c(o, ','); put_i(o, mo_pos(i)); }
+}
+static void list_homed(out_t *o) {
+    put_s(o, " homed=");
+    for (uint8_t i = 0; i < AXES; i++) { if (i) put_c(o, ','); put_c(o, (homed >> i) & 1 ? '1' : '0'); }
+}
+
+/* ---------------- init ---------------- */
+void fw_init(const char *reset_cause) {
+    for (uint8_t i = 0; i < AXES; i++) {
+        cfg[i].speed = 1000;
+        cfg[i].accel = 2000;
+        cfg[i].hspeed = 400;
+        cfg[i].backlash = 0;
+        cfg[i].travel = 3413; /* 300 degrees at 4096 steps/rev */
+        cfg[i].endstop = 0;
+        ax_phase[i] = P_IDLE;
+    }
+    homed = estop = 0;
+    rx_head = rx_tail = rx_over = 0;
+    line_len = line_err = 0;
+    have_last = 0;
+    job = J_NONE;
+    mo_init();
+    hal_enable(0);
+    asy.n = 0;
+    put_s(&asy, FW_NAME " " FW_VERSION " axes=");
+    put_i(&asy, AXES);
+    put_s(&asy, " reset=");
+    put_s(&asy, reset_cause);
+    put_s(&asy, " homed=0");
+    send(&asy);
+}
+
+/* ---------------- receive path ---------------- */
+void fw_rx_byte(uint8_t c) {
+    uint8_t n = (uint8_t)((rx_head + 1) & (RX_RING - 1));
+    if (n == rx_tail) { rx_over = 1; return; }
+    rx_buf[rx_head] = c;
+    rx_head = n;
+}
+void fw_rx_overrun(void) { rx_over = 1; }
+
+static void reply_err(int32_t seq, uint8_t code, const char *text) {
+    rep.n = 0;
+    put_s(&rep, "err");
+    put_seq(&rep, seq);
+    put_c(&rep, ' ');
+    put_i(&rep, code);
+    put_c(&rep, ' ');
+    put_s(&rep, text);
+}
+
+/* ---------------- parsing helpers ---------------- */
+static uint8_t streq(const char *a, const char *b) {
+    while (*a && *a == *b) { a++; b++; }
+    return *a == *b;
+}
+/* Parse a decimal in [lo, hi]; returns 0 on any junk. */
+static uint8_t parse_num(const char *s, int32_t lo, int32_t hi, int32_t *out) {
+    int32_t v = 0;
+    uint8_t neg = 0, any = 0;
+    if (*s == '-') { neg = 1; s++; }
+    while (*s >= '0' && *s <= '9') {
+        v = v * 10 + (*s++ - '0');
+        any = 1;
+        if (v > 10000000L) return 0;
+    }
+    if (!any || *s) return 0;
+    if (neg) v = -v;
+    if (v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
+static int8_t hexval(char c) {
+    if (c >= '0' && c <= '9') return (int8_t)(c - '0');
+    if (c >= 'A' && c <= 'F') return (int8_t)(c - 'A' + 10);
+    if (c >= 'a' && c <= 'f') return (int8_t)(c - 'a' + 10);
+    return -1;
+}
+
+/* ---------------- jobs ---------------- */
+static void start_job(uint8_t kind, uint16_t seq, uint8_t axes) {
+    job = kind;
+    job_seq = seq;
+    job_pending = axes;
+    job_failed = 0;
+    hal_enable(1);
+}
+
+static void end_job(void) {
+    asy.n = 0;
+    if (job_failed) {
+        put_s(&asy, "!alarm");
+        put_seq(&asy, job_seq);
+        put_s(&asy, " 11 home-failed axes=");
+        for (uint8_t i = 0; i < AXES; i++)
+            if (job_failed & (1u << i)) put_c(&asy, (char)('0' + i));
+    } else {
+        put_s(&asy, "!done");
+        put_seq(&asy, job_seq);
+        list_pos(&asy);
+    }
+    send(&asy);
+    job = J_NONE;
+}
+
+static void abort_job(const char *what, uint8_t code) {
+    if (job == J_NONE) return;
+    asy.n = 0;
+    put_s(&asy, "!alarm");
+    put_seq(&asy, job_seq);
+    put_c(&asy, ' ');
+    put_i(&asy, code);
+    put_c(&asy, ' ');
+    put_s(&asy, what);
+    list_pos(&asy);
+    send(&asy);
+    job = J_NONE;
+    job_pending = 0;
+    for (uint8_t i = 0; i < AXES; i++) ax_phase[i] = P_IDLE;
+}
+
+static void home_axis(uint8_t i) {
+    axcfg_t *c = &cfg[i];
+    homed &= (uint8_t)~(1u << i);
+    if (c->endstop) {
+        /* seek the switch from wherever we are: allow a bit more than the full travel */
+        mo_set_pos(i, 0);
+        ax_phase[i] = P_SEEK1;
+        mo_start(i, -(c->travel + c->travel / 8 + BACKOFF_STEPS), c->hspeed, c->accel, SEEK_HIT);
+    } else {
+        /* turn CCW past the full rotation against the pot's own stop; the surplus steps
+         * are lost in the stop (that is the point), then call it zero */
+        int32_t over = c->travel + c->travel / 16 + BACKOFF_STEPS;
+        mo_set_pos(i, over);
+        ax_phase[i] = P_PUSH;
+        mo_start(i, 0, c->hspeed, c->accel, SEEK_NONE);
+    }
+}
+
+/* Advance one axis whose segment just ended; returns 1 when the axis is finished. */
+static uint8_t step_axis(uint8_t i, uint8_t hit) {
+    axcfg_t *c = &cfg[i];
+    uint8_t bit = (uint8_t)(1u << i);
+    switch (ax_phase[i]) {
+    case P_PRE:
+        ax_phase[i] = P_FINAL;
+        mo_start(i, ax_final[i], c->speed, c->accel, SEEK_NONE);
+        return 0;
+    case P_PUSH:
+        mo_set_pos(i, 0);
+        homed |= bit;
+        break;
+    case P_SEEK1:
+        if (!hit) { job_failed |= bit; break; }
+        ax_phase[i] = P_FREE;
+        mo_start(i, mo_pos(i) + c->travel, c->hspeed, c->accel, SEEK_FREE);
+        return 0;
+    case P_FREE:
+        if (!hit) { job_failed |= bit; break; }
+        ax_phase[i] = P_BACKOFF;
+        mo_start(i, mo_pos(i) + BACKOFF_STEPS, c->hspeed, c->accel, SEEK_NONE);
+        return 0;
+    case P_BACKOFF: {
+        uint16_t slow = c->hspeed / 4 ? c->hspeed / 4 : 1;
+        ax_phase[i] = P_SEEK2;
+        mo_start(i, mo_pos(i) - 4 * BACKOFF_STEPS, slow, c->accel, SEEK_HIT);
+        return 0;
+    }
+    case P_SEEK2:
+        if (!hit) { job_failed |= bit; break; }
+        mo_set_pos(i, 0);
+        homed |= bit;
+        break;
+    default:
+        break;
+    }
+    ax_phase[i] = P_IDLE;
+    return 1;
+}
+
+static void do_estop(void) {
+    mo_halt();
+    hal_enable(0);
+    estop = 1;
+    homed = 0; /* drivers off: the shafts may be turned by hand, positions are unknown */
+    abort_job("estop", E_ESTOP);
+}
+
+static void service_motion(void) {
+    uint8_t s = crit_enter();
+    uint8_t done = mo_done, hit = mo_hit;
+    mo_done = 0;
+    mo_hit = 0;
+    crit_exit(s);
+    if (job == J_NONE) return;
+    for (uint8_t i = 0; i < AXES; i++) {
+        uint8_t bit = (uint8_t)(1u << i);
+        if ((done & bit) && (job_pending & bit) && step_axis(i, hit & bit)) job_pending &= (uint8_t)~bit;
+    }
+    if (job == J_MOVE) {
+        /* an end-stop far from zero during a plain move means the position was lost */
+        for (uint8_t i = 0; i < AXES; i++) {
+            if (cfg[i].endstop && (job_pending & (1u << i)) && hal_endstop(i) && mo_pos(i) > ENDSTOP_TOL) {
+                mo_halt();
+                homed &= (uint8_t)~(1u << i);
+                asy.n = 0;
+                put_s(&asy, "!limit");
+                put_seq(&asy, job_seq);
+                put_s(&asy, " axis=");
+                put_i(&asy, i);
+                list_pos(&asy);
+                send(&asy);
+                job = J_NONE;
+                job_pending = 0;
+                return;
+            }
+        }
+    }
+    if (!job_pending) end_job();
+}
+
+/* ---------------- commands ---------------- */
+#define MAXTOK 9
+static char *tok[MAXTOK];
+static uint8_t ntok;
+
+static uint8_t axis_arg(const char *s, uint8_t *ax) {
+    int32_t v;
+    if (!parse_num(s, 0, AXES - 1, &v)) return 0;
+    *ax = (uint8_t)v;
+    return 1;
+}
+
+static void cmd_hello(uint16_t seq) {
+    put_s(&rep, "ok");
+    put_seq(&rep, seq);
+    put_s(&rep, " " FW_NAME " " FW_VERSION " axes=");
+    put_i(&rep, AXES);
+    put_s(&rep, " maxrate=");
+    put_i(&rep, MAX_RATE);
+    list_homed(&rep);
+}
+
+static void cmd_status(uint16_t seq) {
+    put_s(&rep, "ok");
+    put_seq(&rep, seq);
+    put_s(&rep, " state=");
+    put_s(&rep, estop ? "estop" : job == J_HOME ? "homing" : (job == J_MOVE || mo_moving()) ? "moving" : "idle");
+    list_homed(&rep);
+    list_pos(&rep);
+}
+
+static void cmd_move(uint16_t seq) {
+    int32_t tgt[AXES];
+    uint8_t mask = 0;
+    if (estop) return reply_err(seq, E_ESTOP, "estop latched, send CLEAR");
+    if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, "busy");
+    if (ntok < 2) return reply_err(seq, E_SYNTAX, "MOVE axis:steps ...");
+    for (uint8_t k = 1; k < ntok; k++) {
+        char *s = tok[k];
+        uint8_t ax;
+        if (s[0] < '0' || s[0] > '9' || s[1] != ':') return reply_err(seq, E_SYNTAX, "MOVE axis:steps ...");
+        s[1] = 0;
+        if (!axis_arg(s, &ax)) return reply_err(seq, E_AXIS, "no such axis");
+        if (!parse_num(s + 2, -MAX_TRAVEL, MAX_TRAVEL, &tgt[ax])) return reply_err(seq, E_SYNTAX, "bad step count");
+        if (!((homed >> ax) & 1)) return reply_err(seq, E_NOT_HOMED, "axis not homed");
+        if (tgt[ax] < 0 || tgt[ax] > cfg[ax].travel) return reply_err(seq, E_LIMIT, "outside 0..travel");
+        mask |= (uint8_t)(1u << ax);
+    }
+    start_job(J_MOVE, seq, mask);
+    for (uint8_t i = 0; i < AXES; i++) {
+        if (!(mask & (1u << i))) continue;
+        int32_t from = mo_pos(i);
+        ax_final[i] = tgt[i];
+        if (cfg[i].backlash && tgt[i] < from) {
+            /* final approach always from below: overshoot, then come back up */
+            int32_t pre = tgt[i] - cfg[i].backlash;
+            ax_phase[i] = P_PRE;
+            mo_start(i, pre < 0 ? 0 : pre, cfg[i].speed, cfg[i].accel, SEEK_NONE);
+        } else {
+            ax_phase[i] = P_FINAL;
+            mo_start(i, tgt[i], cfg[i].speed, cfg[i].accel, SEEK_NONE);
+        }
+    }
+    put_s(&rep, "ok");
+    put_seq(&rep, seq);
+}
+
+static void cmd_home(uint16_t seq) {
+    uint8_t mask = 0;
+    int8_t mode = -1;
+    if (estop) return reply_err(seq, E_ESTOP, "estop latched, send CLEAR");
+    if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, "busy");
+    for (uint8_t k = 1; k < ntok; k++) {
+        uint8_t ax;
+        if (streq(tok[k], "mode=hardstop")) mode = 0;
+        else if (streq(tok[k], "mode=endstop")) mode = 1;
+        else if (axis_arg(tok[k], &ax)) mask |= (uint8_t)(1u << ax);
+        else return reply_err(seq, E_SYNTAX, "HOME [mode=hardstop|endstop] [axis ...]");
+    }
+    if (!mask) mask = (1u << AXES) - 1;
+    start_job(J_HOME, seq, mask);
+    for (uint8_t i = 0; i < AXES; i++) {
+        if (!(mask & (1u << i))) continue;
+        if (mode >= 0) cfg[i].endstop = (uint8_t)mode;
+        home_axis(i);
+    }
+    put_s(&rep, "ok");
+    put_seq(&rep, seq);
+}
+
+static void cmd_config(uint16_t seq) {
+    uint8_t ax;
+    if (ntok < 2 || !axis_arg(tok[1], &ax)) return reply_err(seq, E_AXIS, "CONFIG axis [key=value ...]");
+    axcfg_t c = cfg[ax];
+    for (uint8_t k = 2; k < ntok; k++) {
+        char *s = tok[k], *v = s;
+        int32_t n = 0;
+        while (*v && *v != '=') v++;
+        if (!*v) return reply_err(seq, E_SYNTAX, "expected key=value");
+        *v++ = 0;
+        if (streq(s, "home")) {
+            if (streq(v, "hardstop")) c.endstop = 0;
+            else if (streq(v, "endstop")) c.endstop = 1;
+            else return reply_err(seq, E_VALUE, "home=hardstop|endstop");
+            continue;
+        }
+        uint8_t ok;
+        if (streq(s, "speed")) { ok = parse_num(v, 1, MAX_RATE, &n); c.speed = (uint16_t)n; }
+        else if (streq(s, "hspeed")) { ok = parse_num(v, 1, MAX_RATE, &n); c.hspeed = (uint16_t)n; }
+        else if (streq(s, "accel")) { ok = parse_num(v, 1, MAX_ACCEL, &n); c.accel = (uint16_t)n; }
+        else if (streq(s, "travel")) { ok = parse_num(v, 1, MAX_TRAVEL, &n); c.travel = n; }
+        else if (streq(s, "backlash")) { ok = parse_num(v, 0, 2000, &n); c.backlash = (uint16_t)n; }
+        else return reply_err(seq, E_SYNTAX, "keys: speed accel travel backlash home hspeed");
+        if (!ok) return reply_err(seq, E_VALUE, "value out of range");
+    }
+    if (ntok > 2) {
+        if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, "busy");
+        if (c.travel != cfg[ax].travel || c.endstop != cfg[ax].endstop) homed &= (uint8_t)~(1u << ax);
+        cfg[ax] = c;
+    }
+    put_s(&rep, "ok");
+    put_seq(&rep, seq);
+    put_s(&rep, " axis=");
+    put_i(&rep, ax);
+    put_s(&rep, " speed=");
+    put_i(&rep, c.speed);
+    put_s(&rep, " accel=");
+    put_i(&rep, c.accel);
+    put_s(&rep, " travel=");
+    put_i(&rep, c.travel);
+    put_s(&rep, " backlash=");
+    put_i(&rep, c.backlash);
+    put_s(&rep, c.endstop ? " home=endstop" : " home=hardstop");
+    put_s(&rep, " hspeed=");
+    put_i(&rep, c.hspeed);
+}
+
+static void handle_line(uint8_t n) {
+    /* checksum: "...*HH" over everything before '*' */
+    if (n < 4 || line[n - 3] != '*') return reply_err(-1, E_CHECKSUM, "checksum");
+    int8_t h1 = hexval(line[n - 2]), h2 = hexval(line[n - 1]);
+    if (h1 < 0 || h2 < 0 || crc8(line, n - 3) != (uint8_t)(h1 << 4 | h2)) return reply_err(-1, E_CHECKSUM, "checksum");
+    line[n - 3] = 0;
+
+    ntok = 0;
+    for (char *p = line; *p && ntok < MAXTOK;) {
+        while (*p == ' ') *p++ = 0;
+        if (!*p) break;
+        tok[ntok++] = p;
+        while (*p && *p != ' ') p++;
+    }
+    int32_t seq;
+    if (ntok < 2 || tok[0][0] != 'N' || !parse_num(tok[0] + 1, 0, 65535, &seq))
+        return reply_err(-1, E_SYNTAX, "expected N<seq> COMMAND");
+    if (have_last && (uint16_t)seq == last_seq) { /* a resend: same answer, no second action */
+        hal_uart_write(cached.b, cached.n);
+        rep.n = 0xFF;
+        return;
+    }
+    ntok--; /* drop the sequence token */
+    for (uint8_t k = 0; k < ntok; k++) tok[k] = tok[k + 1];
+    const char *c = tok[0];
+    rep.n = 0;
+    if (streq(c, "HELLO") || streq(c, "INFO")) cmd_hello((uint16_t)seq);
+    else if (streq(c, "STATUS") || streq(c, "POS")) cmd_status((uint16_t)seq);
+    else if (streq(c, "MOVE")) cmd_move((uint16_t)seq);
+    else if (streq(c, "HOME")) cmd_home((uint16_t)seq);
+    else if (streq(c, "CONFIG")) cmd_config((uint16_t)seq);
+    else if (streq(c, "STOP")) {
+        mo_stop_decel();
+        for (uint8_t i = 0; i < AXES; i++)
+            if (ax_phase[i] == P_PRE) ax_phase[i] = P_FINAL; /* no second segment after a stop */
+        if (job == J_HOME) {
+            /* an interrupted homing leaves those axes unhomed */
+            homed &= (uint8_t)~job_pending;
+            for (uint8_t i = 0; i < AXES; i++)
+                if (job_pending & (1u << i)) ax_phase[i] = P_IDLE;
+        }
+        put_s(&rep, "ok");
+        put_seq(&rep, seq);
+    } else if (streq(c, "ESTOP")) {
+        do_estop();
+        put_s(&rep, "ok");
+        put_seq(&rep, seq);
+    } else if (streq(c, "CLEAR")) {
+        if (hal_estop_input()) return reply_err(seq, E_ESTOP, "estop button still pressed");
+        estop = 0;
+        put_s(&rep, "ok");
+        put_seq(&rep, seq);
+    } else if (streq(c, "RESET")) {
+        put_s(&rep, "ok");
+        put_seq(&rep, seq);
+        send(&rep);
+        hal_reset();
+        rep.n = 0xFF;
+        return;
+    } else reply_err(seq, E_UNKNOWN, "unknown command");
+    last_seq = (uint16_t)seq;
+    have_last = 1;
+    cache_it = 1;
+}
+
+void fw_poll(void) {
+    if (rx_over) {
+        /* bytes were lost: everything buffered is suspect, drop it and the current line */
+        uint8_t s = crit_enter();
+        rx_over = 0;
+        rx_tail = rx_head;
+        crit_exit(s);
+        line_len = 0;
+        line_err = E_OVERRUN;
+    }
+    while (rx_tail != rx_head) {
+        char ch = (char)rx_buf[rx_tail];
+        rx_tail = (uint8_t)((rx_tail + 1) & (RX_RING - 1));
+        if (ch == '\n' || ch == '\r') {
+            uint8_t err = line_err, n = line_len;
+            line_len = line_err = 0;
+            rep.n = 0xFF; /* 0xFF: nothing to send */
+            cache_it = 0;
+            if (err == E_OVERRUN) reply_err(-1, E_OVERRUN, "rx overrun");
+            else if (err == E_OVERLONG) reply_err(-1, E_OVERLONG, "line too long");
+            else if (n) handle_line(n); /* empty lines are ignored: the host sends one to resync */
+            if (rep.n != 0xFF) {
+                send(&rep);
+                if (cache_it) cached = rep;
+            }
+            continue;
+        }
+        if (line_err) continue;
+        if (line_len >= MAXLINE) { line_err = E_OVERLONG; continue; }
+        line[line_len++] = ch;
+    }
+    if (hal_estop_input() && !estop) {
+        do_estop();
+        asy.n = 0;
+        put_s(&asy, "!alarm N? 9 estop-button");
+        send(&asy);
+    }
+    service_motion();
+}
+
+uint8_t fw_idle(void) {
+    uint8_t s = crit_enter();
+    uint8_t idle = rx_tail == rx_head && !rx_over && !mo_done;
+    crit_exit(s);
+    return idle;
+}

@@ -1,0 +1,136 @@
+"""Checks before anything moves: plan, settings, route, disk, session folder. The robot and
+the audio are checked when they are opened (rig.capture.parts), still before any move."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from rig.errors import UserError
+from rig.plan import Plan, Setting, load_plan, reference_setting, sample_settings
+from rig.plan.summary import take_seconds
+from rig.session import SESSION_FILE, Session, plan_hash
+
+from rig.capture.naming import default_session_folder
+from rig.capture.options import CaptureOptions
+
+WAV_HEADER_BYTES = 4096  # generous: header plus any metadata chunks
+FIXED_OVERHEAD_BYTES = 2 << 20  # session.yaml, manifest, events
+
+
+@dataclass
+class Prepared:
+    plan: Plan
+    plan_file: Path
+    folder: Path
+    settings: list[Setting]
+    order: list[int]
+    reference: Setting
+    estimate_s: float
+    session: Session | None = None  # open session when resuming; created later otherwise
+
+    @property
+    def by_id(self) -> dict[int, Setting]:
+        return {s.id: s for s in self.settings}
+
+    def todo(self) -> list[int]:
+        done = self.session.done_setting_ids() if self.session else set()
+        return [sid for sid in self.order if sid not in done]
+
+
+def prepare(opts: CaptureOptions) -> Prepared:
+    if opts.resume:
+        prep = _prepare_resume(opts)
+    else:
+        prep = _prepare_new(opts)
+    check_disk(prep.plan, prep.folder, len(prep.todo()))
+    return prep
+
+
+def _prepare_new(opts: CaptureOptions) -> Prepared:
+    if not opts.plan_file:
+        raise UserError("no plan given; use --plan PLAN.yaml (e.g. capture_plans/demo.yaml) or --resume SESSION")
+    plan = load_plan(opts.plan_file)
+    folder = Path(opts.session) if opts.session else default_session_folder(opts.plan_file)
+    _check_folder_free(folder)
+    settings = sample_settings(plan)
+    order, estimate = _route(plan, settings)
+    return Prepared(plan, Path(opts.plan_file), folder, settings, order, reference_setting(plan), estimate)
+
+
+def _prepare_resume(opts: CaptureOptions) -> Prepared:
+    session = Session.open(opts.resume)
+    plan_file = Path(opts.plan_file or session.info.get("plan_file") or "")
+    if not plan_file.is_file():
+        raise UserError(f"the plan file of {opts.resume} ({plan_file}) is gone; give it with --plan PLAN.yaml")
+    plan = load_plan(plan_file)
+    if plan_hash(plan) != session.info.get("plan_hash"):
+        raise UserError(
+            f"{plan_file} changed since session {opts.resume} started; restore the plan as it was "
+            f"(a copy is in {Path(opts.resume) / SESSION_FILE}) or start a new session without --resume"
+        )
+    # The session's own settings and route, not a fresh sampling: resume must continue the same run.
+    settings = session.settings()
+    order = list(session.info["route"])
+    estimate = float(session.info.get("estimate_s") or 0.0) or _route_estimate(plan, settings, order)
+    ref = session.info.get("reference") or {}
+    reference = Setting(-1, ref["values"], "reference") if ref.get("values") else reference_setting(plan)
+    return Prepared(plan, plan_file, Path(opts.resume), settings, order, reference, estimate, session)
+
+
+def _check_folder_free(folder: Path) -> None:
+    if (folder / SESSION_FILE).exists():
+        raise UserError(f"{folder} already holds a session; continue it with --resume {folder} or choose another --session")
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise UserError(f"{folder} exists and is not an empty folder; choose another --session folder")
+
+
+def _route(plan: Plan, settings: list[Setting]) -> tuple[list[int], float]:
+    from rig import route as routing
+
+    route = routing.plan_route(plan, settings)
+    return list(route.order), float(routing.estimate_capture_seconds(plan, settings, route))
+
+
+def _route_estimate(plan: Plan, settings: list[Setting], order: list[int]) -> float:
+    from types import SimpleNamespace
+
+    from rig import route as routing
+
+    return float(routing.estimate_capture_seconds(plan, settings, SimpleNamespace(order=order)))
+
+
+def reference_count(plan: Plan, takes: int) -> int:
+    """References at the start, every `reference_every` takes, and at the end."""
+    if takes == 0:
+        return 0
+    every = plan.settings.reference_every
+    return 2 + ((takes - 1) // every if every else 0)
+
+
+def bytes_per_take(plan: Plan) -> int:
+    samples = math.ceil(take_seconds(plan) * plan.audio.sample_rate)
+    return 3 * (samples * 4 + WAV_HEADER_BYTES)
+
+
+def needed_bytes(plan: Plan, takes: int) -> int:
+    return (takes + reference_count(plan, takes)) * bytes_per_take(plan) + FIXED_OVERHEAD_BYTES
+
+
+def check_disk(plan: Plan, folder: Path, takes: int) -> None:
+    need = needed_bytes(plan, takes)
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if free < need:
+        raise UserError(
+            f"not enough free disk for this capture at {probe}: needs {_mb(need)}, {_mb(free)} free; "
+            "free some space or choose another --session folder"
+        )
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"

@@ -1,0 +1,68 @@
+"""`rig plan PLAN`: validate a plan and summarise what capturing it means."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("plan", help="validate a capture plan and print a summary")
+    p.add_argument("plan", help="plan YAML file, e.g. capture_plans/marshall_jvm.yaml")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--plot", metavar="PNG", help="save a plot of the route (knob values over takes)")
+    p.add_argument("--no-route", action="store_true", help="skip route optimisation")
+    p.add_argument("--settings", action="store_true", help="also list every sampled setting")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from rig.plan import load_plan, sample_settings
+    from rig.plan.summary import plan_summary
+
+    plan = load_plan(args.plan)
+    settings = sample_settings(plan)
+    summary = plan_summary(plan, settings)
+    route = None
+    if not args.no_route:
+        from rig import route as routing
+
+        route = routing.plan_route(plan, settings)
+        summary["route"] = routing.summary(plan, settings, route)
+        if args.plot:
+            routing.plot_route(plan, settings, route, Path(args.plot))
+            summary["plot"] = args.plot
+    if args.settings:
+        summary["setting_list"] = [{"id": s.id, "split": s.split, **s.values} for s in settings]
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print(summary)
+    return 0
+
+
+def _print(s: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{s['device']}[/bold] {s['mode']}".rstrip())
+    table = Table("knob", "axis", "range", "rotation", "sampled")
+    for k in s["knobs"]:
+        sampled = f"fixed at {k['fixed']:g}" if k["fixed"] is not None else (
+            f"detents {k['detents']}" if k["detents"] else "continuous")
+        table.add_row(k["name"], str(k["axis"] if k["axis"] is not None else "-"),
+                      f"{k['range'][0]:g}..{k['range'][1]:g}", f"{k['rotation_deg']:g} deg", sampled)
+    console.print(table)
+    c = s["settings"]
+    console.print(
+        f"settings ({s['sampling']}): {s['total_settings']} = train {c['train']}, val {c['val']}, test {c['test']}"
+    )
+    console.print(f"audio: {s['take_seconds']:g} s per take, {s['audio_minutes']:g} min in all, "
+                  f"{s['sample_rate']} Hz via {s['interface']}; robot on {s['robot_port']}")
+    for line in s.get("route", {}).get("lines", []):
+        console.print(line)
+    if "plot" in s:
+        console.print(f"route plot: {s['plot']}")
+    for line in s.get("setting_list", []):
+        console.print(json.dumps(line))

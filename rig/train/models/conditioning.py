@@ -1,0 +1,127 @@
+"""Feature modulation for the convolutional and state-space backbones (seeds 000/001):
+FiLM (static), TFiLM and TTFiLM (per-block LSTM over pooled activations) and TVFiLM (one
+model-level LSTM over the pooled |input|, a per-block linear map to gamma/beta).
+
+Every modulator has `forward(h, ctx, state) -> (h, state)`: h is (B, C, F) for the current frame,
+ctx carries what the model computed once per frame (raw controls, FiLM latent, TVFiLM values).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from rig.train.models.blockrate import BlockController, expand
+
+FILM_HIDDEN = 32  # seed 001 fig. 5c: controls -> 32 -> 32 -> 32
+TTFILM_BOTTLENECK = 4
+
+
+def control_mlp(n_controls: int, hidden: int = FILM_HIDDEN) -> nn.Sequential:
+    """The FiLM conditioning MLP: three Linear+ReLU layers."""
+    return nn.Sequential(
+        nn.Linear(n_controls, hidden), nn.ReLU(),
+        nn.Linear(hidden, hidden), nn.ReLU(),
+        nn.Linear(hidden, hidden), nn.ReLU(),
+    )
+
+
+def _affine(h: Tensor, gb: Tensor) -> Tensor:
+    gamma, beta = gb.chunk(2, dim=1)
+    return h * gamma + beta
+
+
+class FiLM(nn.Module):
+    """Static FiLM; BatchNorm without affine first so gamma/beta set the scale alone."""
+
+    def __init__(self, channels: int, latent: int = FILM_HIDDEN):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(channels, affine=False)
+        self.adaptor = nn.Linear(latent, 2 * channels)
+
+    def forward(self, h: Tensor, ctx: dict, st):
+        return _affine(self.bn(h), self.adaptor(ctx["film"]).unsqueeze(-1)), st
+
+
+class TFiLM(nn.Module):
+    """Temporal FiLM: an LSTM (hidden 2C) over the block-max of this block's activations."""
+
+    def __init__(self, channels: int, n_controls: int, block: int, interpolate: bool):
+        super().__init__()
+        self.ctrl = BlockController(channels, n_controls, 2 * channels, block)
+        self.interpolate = interpolate
+
+    def forward(self, h: Tensor, ctx: dict, st):
+        values, prev, n0, st = self.ctrl.step(h, ctx["c"], st)
+        gb = expand(values, prev, n0, h.shape[-1], self.ctrl.block, self.interpolate)
+        return _affine(h, gb), st
+
+
+class TTFiLM(nn.Module):
+    """Tiny TFiLM: pooled activations -> 1x1 bottleneck (4) -> LSTM(4) -> MLP 4-16-32-2C.
+    The reference ends the MLP with a ReLU, which forbids negative gamma/beta; it is left out."""
+
+    def __init__(self, channels: int, n_controls: int, block: int, interpolate: bool):
+        super().__init__()
+        b = TTFILM_BOTTLENECK
+        self.ctrl = BlockController(channels, n_controls, b, block, bottleneck=b)
+        self.head = nn.Sequential(nn.Linear(b, 16), nn.ReLU(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 2 * channels))
+        self.interpolate = interpolate
+
+    def forward(self, h: Tensor, ctx: dict, st):
+        values, prev, n0, st = self.ctrl.step(h, ctx["c"], st)
+        # The MLP is applied at block rate, before expansion: cheaper, and interpolation then
+        # ramps gamma/beta themselves rather than the LSTM latent.
+        gb = expand(self.head(values), self.head(prev), n0, h.shape[-1], self.ctrl.block, self.interpolate)
+        return _affine(h, gb), st
+
+
+class TVFiLM(nn.Module):
+    """Per-block part of TVFiLM: a linear map (the papers' 1x1 conv) of the shared latent."""
+
+    def __init__(self, channels: int, latent: int, block: int, interpolate: bool):
+        super().__init__()
+        self.adaptor = nn.Linear(latent, 2 * channels)
+        self.block = block
+        self.interpolate = interpolate
+
+    def forward(self, h: Tensor, ctx: dict, st):
+        values, prev, n0 = ctx["tv"]
+        gb = expand(self.adaptor(values), self.adaptor(prev), n0, h.shape[-1], self.block, self.interpolate)
+        return _affine(h, gb), st
+
+
+class ConvConditioning(nn.Module):
+    """Model-level part shared by the TCN and S4 backbones: builds the per-frame ctx and one
+    modulator per block."""
+
+    def __init__(self, kind: str, n_controls: int, channels: int, n_blocks: int, block: int,
+                 interpolate: bool, tv_hidden: int = 32):
+        super().__init__()
+        self.kind = kind
+        self.mlp = control_mlp(n_controls) if kind == "film" else None
+        self.tv = BlockController(1, n_controls, tv_hidden, block) if kind == "tvfilm" else None
+        self.mods = nn.ModuleList(
+            [self._modulator(kind, channels, n_controls, block, interpolate, tv_hidden) for _ in range(n_blocks)]
+        )
+
+    @staticmethod
+    def _modulator(kind, channels, n_controls, block, interpolate, tv_hidden) -> nn.Module:
+        if kind == "film":
+            return FiLM(channels)
+        if kind == "tfilm":
+            return TFiLM(channels, n_controls, block, interpolate)
+        if kind == "ttfilm":
+            return TTFiLM(channels, n_controls, block, interpolate)
+        if kind == "tvfilm":
+            return TVFiLM(channels, tv_hidden, block, interpolate)
+        raise ValueError(f"conditioning {kind!r} is not available for convolutional backbones")
+
+    def context(self, x: Tensor, c: Tensor, tv_state):
+        """Per-frame ctx from the model input x (B, 1, F) and controls c (B, n)."""
+        ctx: dict = {"c": c}
+        if self.mlp is not None:
+            ctx["film"] = self.mlp(c)
+        if self.tv is not None:
+            values, prev, n0, tv_state = self.tv.step(x.abs(), c, tv_state)
+            ctx["tv"] = (values, prev, n0)
+        return ctx, tv_state
