@@ -15,7 +15,7 @@
 
 #define MAX_ACCEL 30000u  /* keeps 2 * accel * 65535 inside uint32 */
 #define MAX_TRAVEL 60000L
-#define MAXLINE 80        /* request bytes before '\n', checksum included */
+#define MAXLINE 100       /* request bytes before newline, checksum included */
 #define RX_RING 128       /* power of two */
 #define OUT_MAX 112       /* longest reply line incl. checksum and '\n' */
 

@@ -40,7 +40,9 @@ static int32_t ax_final[AXES];
 
 /* ---------------- small string builder (no printf: saves flash on the AVR) ---------------- */
 static void put_c(out_t *o, char c) { if (o->n < OUT_MAX - 5) o->b[o->n++] = c; }
-static void put_s(out_t *o, const char *s) { while (*s) put_c(o, *s++); }
+static void put_s(out_t *o, const char *s) { /* s lives in flash on the AVR */
+    for (char c; (c = (char)FCHAR(s)) != 0; s++) put_c(o, c);
+}
 static void put_i(out_t *o, int32_t v) {
     char t[12];
     uint8_t k = 0;
@@ -50,7 +52,7 @@ static void put_i(out_t *o, int32_t v) {
     while (k) put_c(o, t[--k]);
 }
 static void put_seq(out_t *o, int32_t seq) {
-    put_s(o, " N");
+    put_s(o, FSTR(" N"));
     if (seq < 0) put_c(o, '?'); else put_i(o, seq);
 }
 static const char HEX[] = "0123456789ABCDEF";
@@ -63,11 +65,11 @@ static void send(out_t *o) { /* append "*HH\n" and transmit */
     hal_uart_write(o->b, o->n);
 }
 static void list_pos(out_t *o) {
-    put_s(o, " pos=");
+    put_s(o, FSTR(" pos="));
     for (uint8_t i = 0; i < AXES; i++) { if (i) put_c(o, ','); put_i(o, mo_pos(i)); }
 }
 static void list_homed(out_t *o) {
-    put_s(o, " homed=");
+    put_s(o, FSTR(" homed="));
     for (uint8_t i = 0; i < AXES; i++) { if (i) put_c(o, ','); put_c(o, (homed >> i) & 1 ? '1' : '0'); }
 }
 
@@ -90,11 +92,11 @@ void fw_init(const char *reset_cause) {
     mo_init();
     hal_enable(0);
     asy.n = 0;
-    put_s(&asy, FW_NAME " " FW_VERSION " axes=");
+    put_s(&asy, FSTR(FW_NAME " " FW_VERSION " axes="));
     put_i(&asy, AXES);
-    put_s(&asy, " reset=");
+    put_s(&asy, FSTR(" reset="));
     put_s(&asy, reset_cause);
-    put_s(&asy, " homed=0");
+    put_s(&asy, FSTR(" homed=0"));
     send(&asy);
 }
 
@@ -109,7 +111,7 @@ void fw_rx_overrun(void) { rx_over = 1; }
 
 static void reply_err(int32_t seq, uint8_t code, const char *text) {
     rep.n = 0;
-    put_s(&rep, "err");
+    put_s(&rep, FSTR("err"));
     put_seq(&rep, seq);
     put_c(&rep, ' ');
     put_i(&rep, code);
@@ -118,9 +120,9 @@ static void reply_err(int32_t seq, uint8_t code, const char *text) {
 }
 
 /* ---------------- parsing helpers ---------------- */
-static uint8_t streq(const char *a, const char *b) {
-    while (*a && *a == *b) { a++; b++; }
-    return *a == *b;
+static uint8_t streq(const char *a, const char *b) { /* b lives in flash on the AVR */
+    while (*a && *a == (char)FCHAR(b)) { a++; b++; }
+    return *a == (char)FCHAR(b);
 }
 /* Parse a decimal in [lo, hi]; returns 0 on any junk. */
 static uint8_t parse_num(const char *s, int32_t lo, int32_t hi, int32_t *out) {
@@ -157,13 +159,13 @@ static void start_job(uint8_t kind, uint16_t seq, uint8_t axes) {
 static void end_job(void) {
     asy.n = 0;
     if (job_failed) {
-        put_s(&asy, "!alarm");
+        put_s(&asy, FSTR("!alarm"));
         put_seq(&asy, job_seq);
-        put_s(&asy, " 11 home-failed axes=");
+        put_s(&asy, FSTR(" 11 home-failed axes="));
         for (uint8_t i = 0; i < AXES; i++)
             if (job_failed & (1u << i)) put_c(&asy, (char)('0' + i));
     } else {
-        put_s(&asy, "!done");
+        put_s(&asy, FSTR("!done"));
         put_seq(&asy, job_seq);
         list_pos(&asy);
     }
@@ -174,7 +176,7 @@ static void end_job(void) {
 static void abort_job(const char *what, uint8_t code) {
     if (job == J_NONE) return;
     asy.n = 0;
-    put_s(&asy, "!alarm");
+    put_s(&asy, FSTR("!alarm"));
     put_seq(&asy, job_seq);
     put_c(&asy, ' ');
     put_i(&asy, code);
@@ -251,7 +253,7 @@ static void do_estop(void) {
     hal_enable(0);
     estop = 1;
     homed = 0; /* drivers off: the shafts may be turned by hand, positions are unknown */
-    abort_job("estop", E_ESTOP);
+    abort_job(FSTR("estop"), E_ESTOP);
 }
 
 static void service_motion(void) {
@@ -272,9 +274,9 @@ static void service_motion(void) {
                 mo_halt();
                 homed &= (uint8_t)~(1u << i);
                 asy.n = 0;
-                put_s(&asy, "!limit");
+                put_s(&asy, FSTR("!limit"));
                 put_seq(&asy, job_seq);
-                put_s(&asy, " axis=");
+                put_s(&asy, FSTR(" axis="));
                 put_i(&asy, i);
                 list_pos(&asy);
                 send(&asy);
@@ -300,20 +302,20 @@ static uint8_t axis_arg(const char *s, uint8_t *ax) {
 }
 
 static void cmd_hello(uint16_t seq) {
-    put_s(&rep, "ok");
+    put_s(&rep, FSTR("ok"));
     put_seq(&rep, seq);
-    put_s(&rep, " " FW_NAME " " FW_VERSION " axes=");
+    put_s(&rep, FSTR(" " FW_NAME " " FW_VERSION " axes="));
     put_i(&rep, AXES);
-    put_s(&rep, " maxrate=");
+    put_s(&rep, FSTR(" maxrate="));
     put_i(&rep, MAX_RATE);
     list_homed(&rep);
 }
 
 static void cmd_status(uint16_t seq) {
-    put_s(&rep, "ok");
+    put_s(&rep, FSTR("ok"));
     put_seq(&rep, seq);
-    put_s(&rep, " state=");
-    put_s(&rep, estop ? "estop" : job == J_HOME ? "homing" : (job == J_MOVE || mo_moving()) ? "moving" : "idle");
+    put_s(&rep, FSTR(" state="));
+    put_s(&rep, estop ? FSTR("estop") : job == J_HOME ? FSTR("homing") : (job == J_MOVE || mo_moving()) ? FSTR("moving") : FSTR("idle"));
     list_homed(&rep);
     list_pos(&rep);
 }
@@ -321,18 +323,18 @@ static void cmd_status(uint16_t seq) {
 static void cmd_move(uint16_t seq) {
     int32_t tgt[AXES];
     uint8_t mask = 0;
-    if (estop) return reply_err(seq, E_ESTOP, "estop latched, send CLEAR");
-    if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, "busy");
-    if (ntok < 2) return reply_err(seq, E_SYNTAX, "MOVE axis:steps ...");
+    if (estop) return reply_err(seq, E_ESTOP, FSTR("estop latched, send CLEAR"));
+    if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, FSTR("busy"));
+    if (ntok < 2) return reply_err(seq, E_SYNTAX, FSTR("MOVE axis:steps ..."));
     for (uint8_t k = 1; k < ntok; k++) {
         char *s = tok[k];
         uint8_t ax;
-        if (s[0] < '0' || s[0] > '9' || s[1] != ':') return reply_err(seq, E_SYNTAX, "MOVE axis:steps ...");
+        if (s[0] < '0' || s[0] > '9' || s[1] != ':') return reply_err(seq, E_SYNTAX, FSTR("MOVE axis:steps ..."));
         s[1] = 0;
-        if (!axis_arg(s, &ax)) return reply_err(seq, E_AXIS, "no such axis");
-        if (!parse_num(s + 2, -MAX_TRAVEL, MAX_TRAVEL, &tgt[ax])) return reply_err(seq, E_SYNTAX, "bad step count");
-        if (!((homed >> ax) & 1)) return reply_err(seq, E_NOT_HOMED, "axis not homed");
-        if (tgt[ax] < 0 || tgt[ax] > cfg[ax].travel) return reply_err(seq, E_LIMIT, "outside 0..travel");
+        if (!axis_arg(s, &ax)) return reply_err(seq, E_AXIS, FSTR("no such axis"));
+        if (!parse_num(s + 2, -MAX_TRAVEL, MAX_TRAVEL, &tgt[ax])) return reply_err(seq, E_SYNTAX, FSTR("bad step count"));
+        if (!((homed >> ax) & 1)) return reply_err(seq, E_NOT_HOMED, FSTR("axis not homed"));
+        if (tgt[ax] < 0 || tgt[ax] > cfg[ax].travel) return reply_err(seq, E_LIMIT, FSTR("outside 0..travel"));
         mask |= (uint8_t)(1u << ax);
     }
     start_job(J_MOVE, seq, mask);
@@ -350,21 +352,21 @@ static void cmd_move(uint16_t seq) {
             mo_start(i, tgt[i], cfg[i].speed, cfg[i].accel, SEEK_NONE);
         }
     }
-    put_s(&rep, "ok");
+    put_s(&rep, FSTR("ok"));
     put_seq(&rep, seq);
 }
 
 static void cmd_home(uint16_t seq) {
     uint8_t mask = 0;
     int8_t mode = -1;
-    if (estop) return reply_err(seq, E_ESTOP, "estop latched, send CLEAR");
-    if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, "busy");
+    if (estop) return reply_err(seq, E_ESTOP, FSTR("estop latched, send CLEAR"));
+    if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, FSTR("busy"));
     for (uint8_t k = 1; k < ntok; k++) {
         uint8_t ax;
-        if (streq(tok[k], "mode=hardstop")) mode = 0;
-        else if (streq(tok[k], "mode=endstop")) mode = 1;
+        if (streq(tok[k], FSTR("mode=hardstop"))) mode = 0;
+        else if (streq(tok[k], FSTR("mode=endstop"))) mode = 1;
         else if (axis_arg(tok[k], &ax)) mask |= (uint8_t)(1u << ax);
-        else return reply_err(seq, E_SYNTAX, "HOME [mode=hardstop|endstop] [axis ...]");
+        else return reply_err(seq, E_SYNTAX, FSTR("HOME [mode=hardstop|endstop] [axis ...]"));
     }
     if (!mask) mask = (1u << AXES) - 1;
     start_job(J_HOME, seq, mask);
@@ -373,62 +375,62 @@ static void cmd_home(uint16_t seq) {
         if (mode >= 0) cfg[i].endstop = (uint8_t)mode;
         home_axis(i);
     }
-    put_s(&rep, "ok");
+    put_s(&rep, FSTR("ok"));
     put_seq(&rep, seq);
 }
 
 static void cmd_config(uint16_t seq) {
     uint8_t ax;
-    if (ntok < 2 || !axis_arg(tok[1], &ax)) return reply_err(seq, E_AXIS, "CONFIG axis [key=value ...]");
+    if (ntok < 2 || !axis_arg(tok[1], &ax)) return reply_err(seq, E_AXIS, FSTR("CONFIG axis [key=value ...]"));
     axcfg_t c = cfg[ax];
     for (uint8_t k = 2; k < ntok; k++) {
         char *s = tok[k], *v = s;
         int32_t n = 0;
         while (*v && *v != '=') v++;
-        if (!*v) return reply_err(seq, E_SYNTAX, "expected key=value");
+        if (!*v) return reply_err(seq, E_SYNTAX, FSTR("expected key=value"));
         *v++ = 0;
-        if (streq(s, "home")) {
-            if (streq(v, "hardstop")) c.endstop = 0;
-            else if (streq(v, "endstop")) c.endstop = 1;
-            else return reply_err(seq, E_VALUE, "home=hardstop|endstop");
+        if (streq(s, FSTR("home"))) {
+            if (streq(v, FSTR("hardstop"))) c.endstop = 0;
+            else if (streq(v, FSTR("endstop"))) c.endstop = 1;
+            else return reply_err(seq, E_VALUE, FSTR("home=hardstop|endstop"));
             continue;
         }
         uint8_t ok;
-        if (streq(s, "speed")) { ok = parse_num(v, 1, MAX_RATE, &n); c.speed = (uint16_t)n; }
-        else if (streq(s, "hspeed")) { ok = parse_num(v, 1, MAX_RATE, &n); c.hspeed = (uint16_t)n; }
-        else if (streq(s, "accel")) { ok = parse_num(v, 1, MAX_ACCEL, &n); c.accel = (uint16_t)n; }
-        else if (streq(s, "travel")) { ok = parse_num(v, 1, MAX_TRAVEL, &n); c.travel = n; }
-        else if (streq(s, "backlash")) { ok = parse_num(v, 0, 2000, &n); c.backlash = (uint16_t)n; }
-        else return reply_err(seq, E_SYNTAX, "keys: speed accel travel backlash home hspeed");
-        if (!ok) return reply_err(seq, E_VALUE, "value out of range");
+        if (streq(s, FSTR("speed"))) { ok = parse_num(v, 1, MAX_RATE, &n); c.speed = (uint16_t)n; }
+        else if (streq(s, FSTR("hspeed"))) { ok = parse_num(v, 1, MAX_RATE, &n); c.hspeed = (uint16_t)n; }
+        else if (streq(s, FSTR("accel"))) { ok = parse_num(v, 1, MAX_ACCEL, &n); c.accel = (uint16_t)n; }
+        else if (streq(s, FSTR("travel"))) { ok = parse_num(v, 1, MAX_TRAVEL, &n); c.travel = n; }
+        else if (streq(s, FSTR("backlash"))) { ok = parse_num(v, 0, 2000, &n); c.backlash = (uint16_t)n; }
+        else return reply_err(seq, E_SYNTAX, FSTR("keys: speed accel travel backlash home hspeed"));
+        if (!ok) return reply_err(seq, E_VALUE, FSTR("value out of range"));
     }
     if (ntok > 2) {
-        if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, "busy");
+        if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, FSTR("busy"));
         if (c.travel != cfg[ax].travel || c.endstop != cfg[ax].endstop) homed &= (uint8_t)~(1u << ax);
         cfg[ax] = c;
     }
-    put_s(&rep, "ok");
+    put_s(&rep, FSTR("ok"));
     put_seq(&rep, seq);
-    put_s(&rep, " axis=");
+    put_s(&rep, FSTR(" axis="));
     put_i(&rep, ax);
-    put_s(&rep, " speed=");
+    put_s(&rep, FSTR(" speed="));
     put_i(&rep, c.speed);
-    put_s(&rep, " accel=");
+    put_s(&rep, FSTR(" accel="));
     put_i(&rep, c.accel);
-    put_s(&rep, " travel=");
+    put_s(&rep, FSTR(" travel="));
     put_i(&rep, c.travel);
-    put_s(&rep, " backlash=");
+    put_s(&rep, FSTR(" backlash="));
     put_i(&rep, c.backlash);
-    put_s(&rep, c.endstop ? " home=endstop" : " home=hardstop");
-    put_s(&rep, " hspeed=");
+    put_s(&rep, c.endstop ? FSTR(" home=endstop") : FSTR(" home=hardstop"));
+    put_s(&rep, FSTR(" hspeed="));
     put_i(&rep, c.hspeed);
 }
 
 static void handle_line(uint8_t n) {
     /* checksum: "...*HH" over everything before '*' */
-    if (n < 4 || line[n - 3] != '*') return reply_err(-1, E_CHECKSUM, "checksum");
+    if (n < 4 || line[n - 3] != '*') return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
     int8_t h1 = hexval(line[n - 2]), h2 = hexval(line[n - 1]);
-    if (h1 < 0 || h2 < 0 || crc8(line, n - 3) != (uint8_t)(h1 << 4 | h2)) return reply_err(-1, E_CHECKSUM, "checksum");
+    if (h1 < 0 || h2 < 0 || crc8(line, n - 3) != (uint8_t)(h1 << 4 | h2)) return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
     line[n - 3] = 0;
 
     ntok = 0;
@@ -440,7 +442,7 @@ static void handle_line(uint8_t n) {
     }
     int32_t seq;
     if (ntok < 2 || tok[0][0] != 'N' || !parse_num(tok[0] + 1, 0, 65535, &seq))
-        return reply_err(-1, E_SYNTAX, "expected N<seq> COMMAND");
+        return reply_err(-1, E_SYNTAX, FSTR("expected N<seq> COMMAND"));
     if (have_last && (uint16_t)seq == last_seq) { /* a resend: same answer, no second action */
         hal_uart_write(cached.b, cached.n);
         rep.n = 0xFF;
@@ -450,12 +452,12 @@ static void handle_line(uint8_t n) {
     for (uint8_t k = 0; k < ntok; k++) tok[k] = tok[k + 1];
     const char *c = tok[0];
     rep.n = 0;
-    if (streq(c, "HELLO") || streq(c, "INFO")) cmd_hello((uint16_t)seq);
-    else if (streq(c, "STATUS") || streq(c, "POS")) cmd_status((uint16_t)seq);
-    else if (streq(c, "MOVE")) cmd_move((uint16_t)seq);
-    else if (streq(c, "HOME")) cmd_home((uint16_t)seq);
-    else if (streq(c, "CONFIG")) cmd_config((uint16_t)seq);
-    else if (streq(c, "STOP")) {
+    if (streq(c, FSTR("HELLO")) || streq(c, FSTR("INFO"))) cmd_hello((uint16_t)seq);
+    else if (streq(c, FSTR("STATUS")) || streq(c, FSTR("POS"))) cmd_status((uint16_t)seq);
+    else if (streq(c, FSTR("MOVE"))) cmd_move((uint16_t)seq);
+    else if (streq(c, FSTR("HOME"))) cmd_home((uint16_t)seq);
+    else if (streq(c, FSTR("CONFIG"))) cmd_config((uint16_t)seq);
+    else if (streq(c, FSTR("STOP"))) {
         mo_stop_decel();
         for (uint8_t i = 0; i < AXES; i++)
             if (ax_phase[i] == P_PRE) ax_phase[i] = P_FINAL; /* no second segment after a stop */
@@ -465,25 +467,25 @@ static void handle_line(uint8_t n) {
             for (uint8_t i = 0; i < AXES; i++)
                 if (job_pending & (1u << i)) ax_phase[i] = P_IDLE;
         }
-        put_s(&rep, "ok");
+        put_s(&rep, FSTR("ok"));
         put_seq(&rep, seq);
-    } else if (streq(c, "ESTOP")) {
+    } else if (streq(c, FSTR("ESTOP"))) {
         do_estop();
-        put_s(&rep, "ok");
+        put_s(&rep, FSTR("ok"));
         put_seq(&rep, seq);
-    } else if (streq(c, "CLEAR")) {
-        if (hal_estop_input()) return reply_err(seq, E_ESTOP, "estop button still pressed");
+    } else if (streq(c, FSTR("CLEAR"))) {
+        if (hal_estop_input()) return reply_err(seq, E_ESTOP, FSTR("estop button still pressed"));
         estop = 0;
-        put_s(&rep, "ok");
+        put_s(&rep, FSTR("ok"));
         put_seq(&rep, seq);
-    } else if (streq(c, "RESET")) {
-        put_s(&rep, "ok");
+    } else if (streq(c, FSTR("RESET"))) {
+        put_s(&rep, FSTR("ok"));
         put_seq(&rep, seq);
         send(&rep);
         hal_reset();
         rep.n = 0xFF;
         return;
-    } else reply_err(seq, E_UNKNOWN, "unknown command");
+    } else reply_err(seq, E_UNKNOWN, FSTR("unknown command"));
     last_seq = (uint16_t)seq;
     have_last = 1;
     cache_it = 1;
@@ -496,8 +498,11 @@ void fw_poll(void) {
         rx_over = 0;
         rx_tail = rx_head;
         crit_exit(s);
-        line_len = 0;
-        line_err = E_OVERRUN;
+        /* answer now (the newline may be among the lost bytes); the tail of a cut line that
+         * arrives later fails its checksum and gets its own error */
+        line_len = line_err = 0;
+        reply_err(-1, E_OVERRUN, FSTR("rx overrun"));
+        send(&rep);
     }
     while (rx_tail != rx_head) {
         char ch = (char)rx_buf[rx_tail];
@@ -507,8 +512,7 @@ void fw_poll(void) {
             line_len = line_err = 0;
             rep.n = 0xFF; /* 0xFF: nothing to send */
             cache_it = 0;
-            if (err == E_OVERRUN) reply_err(-1, E_OVERRUN, "rx overrun");
-            else if (err == E_OVERLONG) reply_err(-1, E_OVERLONG, "line too long");
+            if (err == E_OVERLONG) reply_err(-1, E_OVERLONG, FSTR("line too long"));
             else if (n) handle_line(n); /* empty lines are ignored: the host sends one to resync */
             if (rep.n != 0xFF) {
                 send(&rep);
@@ -523,7 +527,7 @@ void fw_poll(void) {
     if (hal_estop_input() && !estop) {
         do_estop();
         asy.n = 0;
-        put_s(&asy, "!alarm N? 9 estop-button");
+        put_s(&asy, FSTR("!alarm N? 9 estop-button"));
         send(&asy);
     }
     service_motion();

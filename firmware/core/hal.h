@@ -14,11 +14,16 @@ void hal_reset(void);                          /* reset the MCU (after flushing 
 
 /* Critical sections: the core's motion state is shared with the step-tick interrupt. */
 #ifdef __AVR__
+#include <avr/pgmspace.h>
+#define FSTR(s) PSTR(s)       /* constant strings stay in flash: RAM is 2 KB */
+#define FCHAR(p) pgm_read_byte(p)
 #include <avr/io.h>
 #include <avr/interrupt.h>
 static inline uint8_t crit_enter(void) { uint8_t s = SREG; cli(); return s; }
 static inline void crit_exit(uint8_t s) { __asm__ volatile("" ::: "memory"); SREG = s; }
 #else
+#define FSTR(s) (s)
+#define FCHAR(p) (*(p))
 static inline uint8_t crit_enter(void) { return 0; }
 static inline void crit_exit(uint8_t s) { (void)s; }
 #endif

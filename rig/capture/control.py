@@ -3,6 +3,7 @@ signal handlers, and polled by the capture loop between takes."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -93,7 +94,9 @@ class SignalGuard:
             self.control.request_stop(f"interrupted ({name})")
             self.say(f"{name}: stopping after the current take; press Ctrl-C again to abort at once")
             return
-        raise Aborted("aborted by a second interrupt")
+        if self.count == 2:
+            raise Aborted("aborted by a second interrupt")
+        os._exit(130)  # cleanup is hanging and the user insists; every committed take is on disk
 
 
 def eprint(msg: str) -> None:

@@ -8,16 +8,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-DRIFT_ESR = 0.01
+from rig.audio import DRIFT_ESR, esr
 
-
-def esr(target: np.ndarray, estimate: np.ndarray) -> float:
-    """Error-to-signal ratio of `estimate` against `target` (over their common length)."""
-    n = min(len(target), len(estimate))
-    t = np.asarray(target[:n], dtype=np.float64)
-    e = np.asarray(estimate[:n], dtype=np.float64)
-    energy = float(np.sum(t * t))
-    return float(np.sum((t - e) ** 2) / energy) if energy > 0 else float("inf")
+__all__ = ["DRIFT_ESR", "DriftMonitor", "content_of", "esr"]
 
 
 def content_of(wet: np.ndarray, content) -> np.ndarray:

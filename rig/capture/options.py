@@ -22,5 +22,5 @@ class CaptureOptions:
     # Test and bench hooks: fault switches handed to the simulators, and a callback after
     # each committed take (the disk-full test fills the disk from there).
     robot_faults: dict = field(default_factory=dict)
-    audio_faults: dict = field(default_factory=dict)
+    audio_faults: dict[int, str] = field(default_factory=dict)  # recording number -> fault kind
     after_commit: Callable[[dict], None] | None = None

@@ -8,13 +8,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from rig.capture.naming import default_session_folder
+from rig.capture.options import CaptureOptions
 from rig.errors import UserError
 from rig.plan import Plan, Setting, load_plan, reference_setting, sample_settings
 from rig.plan.summary import take_seconds
 from rig.session import SESSION_FILE, Session, plan_hash
-
-from rig.capture.naming import default_session_folder
-from rig.capture.options import CaptureOptions
 
 WAV_HEADER_BYTES = 4096  # generous: header plus any metadata chunks
 FIXED_OVERHEAD_BYTES = 2 << 20  # session.yaml, manifest, events

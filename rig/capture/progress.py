@@ -62,4 +62,4 @@ class ProgressView:
         if self.quiet:
             print(msg, file=sys.stderr, flush=True)
         else:
-            self.console.print(msg, highlight=False)
+            self.console.print(msg, highlight=False, soft_wrap=True)

@@ -37,7 +37,7 @@ class Trainer:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "rig", "train", "--follow", str(self.folder)],
+                [sys.executable, "-m", "rig", "train", "--follow", "--quiet", str(self.folder)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=_die_with_parent,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},

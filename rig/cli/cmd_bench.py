@@ -23,12 +23,19 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _arguments(args) -> dict:
+    """Each benchmark's own keyword arguments from the shared flags."""
+    if args.part == "route":
+        return {"sizes": (50, 100) if args.quick else (100, 500, 1000, 2000)}
+    return {"quick": args.quick} | ({"plan": args.plan} if args.plan else {})
+
+
 def run(args) -> int:
     import importlib
 
     module, name = BENCHES[args.part]
     bench = getattr(importlib.import_module(module), name)
-    result = bench(args)
+    result = bench(**_arguments(args))
     text = json.dumps(result, indent=2, default=str)
     print(text)
     if args.out:

@@ -29,6 +29,7 @@ def run(args) -> int:
 
         route = routing.plan_route(plan, settings)
         summary["route"] = routing.summary(plan, settings, route)
+        summary["route"].pop("order")
         if args.plot:
             routing.plot_route(plan, settings, route, Path(args.plot))
             summary["plot"] = args.plot
@@ -60,9 +61,27 @@ def _print(s: dict) -> None:
     )
     console.print(f"audio: {s['take_seconds']:g} s per take, {s['audio_minutes']:g} min in all, "
                   f"{s['sample_rate']} Hz via {s['interface']}; robot on {s['robot_port']}")
-    for line in s.get("route", {}).get("lines", []):
-        console.print(line)
+    if "route" in s:
+        _print_route(console, s["route"])
     if "plot" in s:
         console.print(f"route plot: {s['plot']}")
     for line in s.get("setting_list", []):
         console.print(json.dumps(line))
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.2f} h"
+
+
+def _print_route(console, r: dict) -> None:
+    console.print(
+        f"route ({r['solver_status']}, {r['solve_s']:.1f} s): moves {_minutes(r['route_move_s'])} "
+        f"vs plan order {_minutes(r['plan_order_move_s'])}, nearest neighbour {_minutes(r['nearest_neighbour_move_s'])} "
+        f"(lower bound {_minutes(r['lower_bound_move_s'])})"
+    )
+    if r.get("message"):
+        console.print(f"  {r['message']}")
+    b = r["capture_breakdown_s"]
+    parts = ", ".join(f"{k.removesuffix('_s')} {_minutes(v)}" for k, v in b.items() if k.endswith("_s"))
+    parts += f"; {b['takes']:.0f} takes incl. {b['reference_takes']:.0f} drift references"
+    console.print(f"[bold]estimated capture time: {_minutes(r['estimated_capture_s'])}[/bold] ({parts})")

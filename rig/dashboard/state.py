@@ -1,18 +1,18 @@
 """The dashboard's view of a session, folded from session.yaml, manifest.jsonl and
 events.jsonl. The page applies the same fold to live events (static/state.js), so the two
-must keep the shape documented in docs/CONTRACTS.md (Dashboard state)."""
+must keep one shape (described in rig/dashboard/README.md)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from rig.session import EVENTS_FILE, MANIFEST_FILE, Session, read_events
 from rig.session.jsonl import read_jsonl
 
 MAX_ALERTS = 200  # older alerts only matter as counts
-MAX_BATCH = 2000  # events per read, so a long log replays in bounded steps
 RUN_STATES = {"run_started": "running", "resumed": "running", "paused": "paused",
               "finished": "finished", "aborted": "aborted"}
 
@@ -56,7 +56,8 @@ class StateBuilder:
             "run": {"state": "waiting", "reason": None, "t": None},
         }
         self._done_ids: set[int] = set()
-        self._take_ids: set[str] = set()
+        self._rows: dict[str, dict] = {}
+        self._committed: set[str] = set()
 
     # ---- events --------------------------------------------------------------------
     def apply(self, event: dict) -> None:
@@ -98,7 +99,7 @@ class StateBuilder:
         self.state["levels"].update(clipped=e.get("clipped") or {}, clip_t=clip_t, clip_count=clip_count)
 
     def _on_take_recorded(self, e: dict) -> None:
-        self._add_take(self._take_row(e, audio=False))
+        self._add_take(self._take_row(e, audio=e.get("take_id") in self._committed))
 
     def _on_take_failed(self, e: dict) -> None:
         self.state["progress"]["failed"] += 1
@@ -159,9 +160,11 @@ class StateBuilder:
         }
 
     def _add_take(self, row: dict) -> None:
-        if row["take_id"] in self._take_ids:
+        old = self._rows.get(row["take_id"])
+        if old is not None:  # the manifest came first: the event adds snr and time
+            old.update({k: v for k, v in row.items() if v is not None}, audio=old["audio"] or row["audio"])
             return
-        self._take_ids.add(row["take_id"])
+        self._rows[row["take_id"]] = row
         self.state["takes"].append(row)
         p = self.state["progress"]
         p["last_take_t"] = row["t"] or p["last_take_t"]
@@ -171,17 +174,17 @@ class StateBuilder:
 
     def add_manifest(self, records: list[dict]) -> None:
         """Committed takes: their audio can be served. Adds takes whose event was lost."""
-        by_id = {row["take_id"]: row for row in self.state["takes"]}
         for r in records:
-            if r.get("take_id") in by_id:
-                by_id[r["take_id"]]["audio"] = True
+            self._committed.add(r.get("take_id"))
+            if r.get("take_id") in self._rows:
+                self._rows[r["take_id"]]["audio"] = True
             else:
-                row = self._take_row({**r, "t": _iso_to_unix(r.get("recorded_at"))}, audio=True)
-                self._add_take(row)
+                self._add_take(self._take_row({**r, "t": _iso_to_unix(r.get("recorded_at"))}, audio=True))
 
     def snapshot(self, now: float) -> dict:
-        p = self.state["progress"]
-        elapsed = now - p["started_t"] if p["started_t"] else None
+        p, run = self.state["progress"], self.state["run"]
+        end = run["t"] if run["state"] in ("finished", "aborted") and run["t"] else now
+        elapsed = end - p["started_t"] if p["started_t"] else None
         took = (p["last_take_t"] or 0) - (p["started_t"] or 0)
         rate = (p["done"] - p["base_done"]) * 3600 / took if p["started_t"] and took > 0 else None
         return {**self.state, "now": now, "derived": {"elapsed_s": elapsed, "rate_per_h": rate}}
@@ -219,8 +222,6 @@ def _iso_to_unix(text) -> float | None:
     if not text:
         return None
     try:
-        from datetime import datetime
-
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
         return None
@@ -238,6 +239,7 @@ class SessionFollower:
         self._manifest_offset = 0
         self._manifest_ids: set[str] = set()
         self._lock = threading.Lock()
+        self._catch_up()  # at start-up, so the first page load only folds what came since
 
     def take_ids(self) -> set[str]:
         with self._lock:
@@ -253,13 +255,7 @@ class SessionFollower:
         # Manifest first: a take's line is appended before its take_recorded event.
         records, self._manifest_offset = read_jsonl(self.folder / MANIFEST_FILE, self._manifest_offset)
         self._manifest_ids.update(r.get("take_id") for r in records)
-        while True:
-            events, offset = read_events(self.folder / EVENTS_FILE, self._events_offset)
-            for event in events[:MAX_BATCH] if False else events:
-                self._builder.apply(event)
-            self._events_offset = offset
-            if not events:
-                break
+        events, self._events_offset = read_events(self.folder / EVENTS_FILE, self._events_offset)
+        for event in events:
+            self._builder.apply(event)
         self._builder.add_manifest(records)
-        for row in self._builder.state["takes"]:
-            row["audio"] = row["audio"] or row["take_id"] in self._manifest_ids

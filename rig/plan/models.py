@@ -32,7 +32,7 @@ class Knob(Strict):
     label: str | None = Field(None, description="short tag used in file names, e.g. B for bass")
 
     @model_validator(mode="after")
-    def _check(self) -> "Knob":
+    def _check(self) -> Knob:
         if self.max <= self.min:
             raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
         for value in (self.detents or []) + ([self.fixed] if self.fixed is not None else []):
@@ -62,7 +62,7 @@ class Knob(Strict):
 SettingValues = dict[str, float]
 
 
-def _check_value(knob: "Knob", value: float, where: str) -> None:
+def _check_value(knob: Knob, value: float, where: str) -> None:
     if not knob.min <= value <= knob.max:
         raise ValueError(f"{where}: value {value} is outside the dial range {knob.min}..{knob.max}")
     if knob.detents and min(abs(value - d) for d in knob.detents) > 1e-9:
@@ -113,7 +113,7 @@ class GainBlocks(Strict):
     ramp_ms: float = Field(10.0, ge=0)
 
     @model_validator(mode="after")
-    def _order(self) -> "GainBlocks":
+    def _order(self) -> GainBlocks:
         if self.min_db > self.max_db:
             raise ValueError(f"min_db ({self.min_db}) must not exceed max_db ({self.max_db})")
         return self
@@ -207,7 +207,7 @@ class Plan(Strict):
         return knobs
 
     @model_validator(mode="after")
-    def _cross(self) -> "Plan":
+    def _cross(self) -> Plan:
         names = {k.name for k in self.knobs}
         for where, mapping in (("settings.grid", self.settings.grid), ("settings.test.grid", self.settings.test.grid)):
             for name in mapping:

@@ -85,19 +85,27 @@ def cost_matrix(
 ) -> np.ndarray:
     """Dense (M, M) float matrix, entry [i, j] = cost of moving from row i to row j of `steps`.
 
-    One axis at a time so the peak memory is a few M x M arrays, not M x M x axes.
-    `settle=False` leaves out the per-move settle time (a constant for a path of fixed length,
-    so the solver does not need it)."""
+    Step positions are integers, so each axis's cost is looked up per step difference in a
+    small table instead of evaluating square roots M*M times. `settle=False` leaves out the
+    per-move settle time (a constant for a path of fixed length; the solver does not need it)."""
     m = steps.shape[0]
     out = np.zeros((m, m), dtype=float)
     for j in range(steps.shape[1]):
-        col = steps[:, j].astype(float)
-        start, target = col[:, None], col[None, :]
+        col = steps[:, j].astype(np.int64)
+        span = int(np.abs(col).max(initial=0))
+        deltas = np.arange(-2 * span, 2 * span + 1)
+        table = _axis_table(robot, deltas, objective)
+        lookup = table[(col[None, :] - col[:, None]) + 2 * span]
         if objective == "travel":
-            out += axis_travel(start, target, robot)
+            out += lookup
         else:
-            np.maximum(out, axis_seconds(start, target, robot), out=out)
+            np.maximum(out, lookup, out=out)
     if objective == "time" and settle:
-        moved = out > 0
-        out[moved] += robot.settle_s
+        out[out > 0] += robot.settle_s
     return out
+
+
+def _axis_table(robot: Robot, deltas: np.ndarray, objective: Objective) -> np.ndarray:
+    if objective == "travel":
+        return axis_travel(0, deltas, robot)
+    return axis_seconds(0, deltas, robot)

@@ -44,7 +44,7 @@ class Session:
     # ---- creation and opening -------------------------------------------------
     @classmethod
     def create(cls, folder: Path, plan: Plan, plan_file: Path | None, settings: list[Setting],
-               route: list[int], reference: Setting | None = None, extra: dict | None = None) -> "Session":
+               route: list[int], reference: Setting | None = None, extra: dict | None = None) -> Session:
         folder = Path(folder)
         if (folder / SESSION_FILE).exists():
             raise UserError(f"{folder} already holds a session; use --resume {folder} or choose a new --session folder")
@@ -67,7 +67,7 @@ class Session:
         return cls(folder, info)
 
     @classmethod
-    def open(cls, folder: Path) -> "Session":
+    def open(cls, folder: Path) -> Session:
         folder = Path(folder)
         path = folder / SESSION_FILE
         if not path.exists():

@@ -51,20 +51,17 @@ class BlockController(nn.Module):
         n0, frame = st["n"], feat.shape[-1]
         total = n0 + frame
         k = total // self.block  # blocks completed inside this frame
-        hc = st["hc"]
-        if k > 0:
-            first = self.block - n0
-            head = torch.maximum(feat[..., :first].amax(-1), st["max"])
-            body = feat[..., first : first + (k - 1) * self.block]
-            body = body.reshape(feat.shape[0], self.in_dim, k - 1, self.block).amax(-1)
-            pooled = torch.cat([head.unsqueeze(1), body.transpose(1, 2)], dim=1)
-            out, hc = self._run(pooled, c, hc)
-            values = torch.cat([st["u"].unsqueeze(1), out], dim=1)
-            tail = feat[..., first + (k - 1) * self.block :]
-            run_max = tail.amax(-1) if tail.shape[-1] > 0 else torch.full_like(head, float("-inf"))
-        else:
-            values = st["u"].unsqueeze(1)
-            run_max = torch.maximum(st["max"], feat.amax(-1))
+        # Stand the unfinished block's running max in for its first n0 samples and pad the end
+        # with -inf: one reshape then pools every block, the last (partial) one included.
+        if n0 > 0:  # (a zero-width expand would export to ONNX as width 1)
+            feat = torch.cat([st["max"].unsqueeze(-1).expand(-1, -1, n0), feat], dim=-1)
+        ext = nn.functional.pad(feat, (0, self.block - total % self.block), value=float("-inf"))
+        pooled = ext.reshape(ext.shape[0], self.in_dim, k + 1, self.block).amax(-1).transpose(1, 2)
+        hc, values = st["hc"], st["u"].unsqueeze(1)
+        if k > 0:  # always true for a whole file of at least one block
+            out, hc = self._run(pooled[:, :k], c, hc)
+            values = torch.cat([values, out], dim=1)
+        run_max = pooled[:, k]
         prev = torch.cat([st["u_prev"].unsqueeze(1), values[:, :-1]], dim=1)
         new = {"n": total % self.block, "max": run_max, "hc": hc, "u": values[:, -1], "u_prev": prev[:, -1]}
         return values, prev, n0, new

@@ -33,14 +33,29 @@ class S4D(nn.Module):
         dta = a * self.log_dt.exp().unsqueeze(-1)
         return dta, torch.view_as_complex(self.c) * (dta.exp() - 1) / a
 
+    def _tables(self, frame: int, device) -> tuple[Tensor, Tensor, Tensor]:
+        """Output weights C', powers lambda^0..F (H, N, F+1) and the kernel's spectrum."""
+        dta, cc = self._modes()
+        powers = (dta.unsqueeze(-1) * torch.arange(frame + 1, device=device)).exp()
+        kernel = 2 * torch.einsum("hn,hnl->hl", cc, powers[..., :frame]).real
+        return cc, powers, torch.fft.rfft(kernel, 2 * frame)
+
+    def _cached_tables(self, frame: int, device) -> tuple[Tensor, Tensor, Tensor]:
+        # Streaming inference recomputes identical tables every frame; reuse them while the
+        # parameters are untouched (their version counters change on any in-place update).
+        if self.training or torch.is_grad_enabled() or torch.jit.is_tracing():
+            return self._tables(frame, device)
+        key = (frame, str(device), tuple(p._version for p in self.parameters()))
+        if getattr(self, "_cache_key", None) != key:
+            self._cache_key, self._cache = key, self._tables(frame, device)
+        return self._cache
+
     def forward(self, u: Tensor, s: Tensor | None, keep_state: bool) -> tuple[Tensor, Tensor | None]:
         """u (B, H, F); s (B, H, N) complex mode state after the previous sample, None for zeros."""
         frame = u.shape[-1]
-        dta, cc = self._modes()
-        powers = (dta.unsqueeze(-1) * torch.arange(frame + 1, device=u.device)).exp()  # (H, N, F+1)
-        kernel = 2 * torch.einsum("hn,hnl->hl", cc, powers[..., :frame]).real
+        cc, powers, kernel_f = self._cached_tables(frame, u.device)
         n_fft = 2 * frame
-        y = torch.fft.irfft(torch.fft.rfft(u, n_fft) * torch.fft.rfft(kernel, n_fft), n_fft)[..., :frame]
+        y = torch.fft.irfft(torch.fft.rfft(u, n_fft) * kernel_f, n_fft)[..., :frame]
         y = y + self.d.unsqueeze(-1) * u
         if s is not None:
             y = y + 2 * torch.einsum("bhn,hnf->bhf", s * cc, powers[..., 1:]).real

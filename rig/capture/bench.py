@@ -1,0 +1,88 @@
+"""`rig bench capture`: where the time of a take goes on the simulated rig (move, settle,
+record, checks, write) as a fraction of the take's audio time, against the route's prediction."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import yaml
+
+from rig.capture.options import CaptureOptions
+from rig.capture.run import run_capture
+from rig.plan import load_plan, resolve_path
+from rig.plan.summary import take_seconds
+from rig.route import capture_breakdown
+from rig.session import Session, read_events
+
+DEFAULT_PLAN = "capture_plans/demo.yaml"
+PHASES = ("move", "settle", "record", "checks", "write")
+
+
+def bench_capture(args=None) -> dict:
+    """`args`: the CLI namespace (.plan, .quick), a plan path, or None for the demo plan."""
+    plan_path = Path(getattr(args, "plan", None) or (args if isinstance(args, str | Path) else DEFAULT_PLAN))
+    quick = bool(getattr(args, "quick", False))
+    with tempfile.TemporaryDirectory(prefix="rig-bench-capture-") as tmp:
+        plan_file = _bench_plan(plan_path, Path(tmp), quick)
+        folder = Path(tmp) / "session"
+        t0 = time.monotonic()
+        rc = run_capture(CaptureOptions(plan_file=plan_file, session=folder, sim=True, train=False,
+                                        dashboard=False, quiet=True))
+        wall = time.monotonic() - t0
+        return _figures(folder, load_plan(plan_file), wall, rc)
+
+
+def _bench_plan(path: Path, tmp: Path, quick: bool) -> Path:
+    """A copy of the plan with training off (and fewer, shorter takes with --quick)."""
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("train", {})["auto"] = False
+    if quick:
+        data.setdefault("settings", {})["count"] = 6
+        data.setdefault("take", {})["seconds"] = 3
+    # Files the plan names relative to itself must still be found from the copy.
+    train = data["train"]
+    train["models"] = [str(resolve_path(path, m) or m) for m in train.get("models", ["models/tcn-tvf-45-s-16.yaml"])]
+    for split, names in data.get("take", {}).get("sources", {}).items():
+        data["take"]["sources"][split] = [n if n.startswith("builtin:") else str(resolve_path(path, n) or n) for n in names]
+    out = tmp / path.name
+    out.write_text(yaml.safe_dump(data))
+    return out
+
+
+def _figures(folder: Path, plan, wall: float, rc: int) -> dict:
+    events, _ = read_events(folder)
+    takes = [e for e in events if e["type"] == "take_recorded" and e.get("split") != "reference"]
+    audio_s = take_seconds(plan)
+    per_phase = {p: _median([e.get("seconds", {}).get(p) for e in takes]) for p in PHASES}
+    overhead = sum(per_phase[p] or 0.0 for p in ("move", "settle", "checks", "write"))
+    info = yaml.safe_load((folder / "session.yaml").read_text())
+    session = Session.open(folder)
+    b = capture_breakdown(plan, session.settings(), SimpleNamespace(order=info["route"]))
+    predicted = (b["moves_s"] + b["overhead_s"]) / b["takes"]  # per take: move + settle + fixed overhead
+    return {
+        "plan": info.get("plan_file"),
+        "exit_status": rc,
+        "takes": len(takes),
+        "wall_s": round(wall, 2),
+        "take_audio_s": round(audio_s, 3),
+        "per_take_median_s": {p: _round(v) for p, v in per_phase.items()},
+        "overhead_per_take_s": round(overhead, 4),
+        "overhead_fraction_of_audio": round(overhead / audio_s, 4),
+        "record_wall_fraction_of_audio": _round((per_phase["record"] or 0.0) / audio_s),
+        "route_predicted_overhead_per_take_s": round(predicted, 4),
+        "route_predicted_overhead_fraction": round(predicted / audio_s, 4),
+        "wall_per_take_s": round(wall / max(len(takes), 1), 3),
+    }
+
+
+def _median(values) -> float | None:
+    values = [v for v in values if isinstance(v, int | float)]
+    return statistics.median(values) if values else None
+
+
+def _round(v):
+    return round(v, 4) if isinstance(v, int | float) else v

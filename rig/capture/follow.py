@@ -1,0 +1,55 @@
+"""After capture: wait for the trainer, showing its progress from the session's events.
+Ctrl-C here stops the trainer cleanly (it checkpoints on SIGINT)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from rig.capture.control import CaptureControl
+from rig.capture.trainer import Trainer
+from rig.session import read_events
+
+
+def describe(ev: dict) -> str | None:
+    kind = ev.get("type")
+    if kind == "train_started":
+        return f"{ev.get('model')}: started ({ev.get('params')} parameters)"
+    if kind == "train_epoch":
+        return (f"{ev.get('model')}: epoch {ev.get('epoch')} val loss {_num(ev.get('val_loss'))} "
+                f"val ESR {_num(ev.get('val_esr'))} ({ev.get('takes_used')} takes)")
+    if kind == "train_test":
+        return f"{ev.get('model')}: test ESR {_num(ev.get('esr'))}"
+    if kind == "train_finished":
+        return f"{ev.get('model')}: finished, test ESR {_num(ev.get('test_esr'))}"
+    return None
+
+
+def _num(v) -> str:
+    return f"{v:.4g}" if isinstance(v, int | float) else "?"
+
+
+def follow_trainer(trainer: Trainer, folder: Path, control: CaptureControl, quiet: bool,
+                   say: Callable[[str], None]) -> None:
+    events_offset = 0  # replay: training may be well under way already
+    with Progress(SpinnerColumn(), TextColumn("[bold]training[/bold] {task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), disable=quiet) as bar:
+        task = bar.add_task("waiting for the first epoch", total=None)
+        while trainer.running:
+            if control.stopping:
+                say("stopping the trainer (it keeps its last checkpoint) ...")
+                trainer.stop()
+                break
+            events, events_offset = read_events(folder, events_offset)
+            for ev in events:
+                text = describe(ev)
+                if text:
+                    bar.update(task, description=text)
+            time.sleep(0.5)
+    code = trainer.returncode
+    if code not in (0, None) and not control.stopping:
+        say(f"the trainer exited with status {code}; its log: {trainer.log_path}")

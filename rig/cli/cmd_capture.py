@@ -1,0 +1,38 @@
+"""`rig capture`: run a capture plan on the rig (or the simulated rig with --sim)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("capture", help="capture a plan: move the knobs, record every setting, train",
+                       description="Capture every setting of a plan into a session folder. "
+                                   "Ctrl-C stops after the current take (resumable); twice aborts at once.")
+    p.add_argument("--plan", type=Path, help="plan YAML, e.g. capture_plans/demo.yaml (with --resume: optional)")
+    p.add_argument("--session", type=Path, help="new session folder (default sessions/<plan>-<date>-<time>)")
+    p.add_argument("--resume", type=Path, metavar="DIR", help="continue the session in DIR")
+    p.add_argument("--sim", action="store_true", help="simulated rig: robot simulator and virtual device")
+    p.add_argument("--jack", action="store_true", help="with --sim: real audio path (jackd dummy, DUT client, PortAudio)")
+    p.add_argument("--no-train", dest="train", action="store_false", help="do not start the trainer")
+    p.add_argument("--dashboard", action=argparse.BooleanOptionalAction, default=True,
+                   help="serve the browser dashboard (default on)")
+    p.add_argument("--host", default="127.0.0.1", help="dashboard address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="dashboard port (default 8765; a busy port picks a free one)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from rig.capture import CaptureOptions, run_capture
+    from rig.errors import UserError
+
+    if args.session and args.resume:
+        raise UserError("give either --session (new session) or --resume (existing one), not both")
+    if args.jack and not args.sim:
+        raise UserError("--jack is the simulated rig's real audio path; use it with --sim")
+    opts = CaptureOptions(plan_file=args.plan, session=args.session, resume=args.resume, sim=args.sim,
+                          jack=args.jack, train=args.train, dashboard=args.dashboard, host=args.host,
+                          port=args.port, quiet=args.quiet)
+    return run_capture(opts)

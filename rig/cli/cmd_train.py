@@ -1,0 +1,73 @@
+"""`rig train`, `rig render`, `rig export`: argument parsing only; the work is in rig.train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train models on a session (--follow: while it is captured)",
+                       description="Train the plan's models (or --model configs) on a session folder, test on the "
+                                   "held-out settings, export and write train/report.md. Resumes from train/<model>/last.pt.")
+    p.add_argument("session", type=Path, metavar="SESSION", help="session folder written by rig capture")
+    p.add_argument("--follow", action="store_true", help="start once enough takes exist, add new takes as they arrive, "
+                   "and stop following when the capture has finished or aborted")
+    p.add_argument("--model", action="append", metavar="YAML", help="model config (repeatable; default: the plan's train.models)")
+    p.add_argument("--budget-minutes", type=float, help="training budget after capture ended, shared by the models "
+                   "(default: the plan's train.budget_minutes)")
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: the model config's)")
+    p.add_argument("--epoch-segments", type=int, default=64, help="segments per epoch (default 64)")
+    p.add_argument("--batch-size", type=int, default=8, help="segments per batch (default 8)")
+    p.add_argument("--max-epochs", type=int, help="stop after this many epochs")
+    p.add_argument("--input", choices=["dry", "loopback"], default="dry", help="model input: dry as sent (default) or loopback")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints and start over")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_train)
+
+    r = sub.add_parser("render", help="process a WAV file with a trained model at given knob values")
+    r.add_argument("--model", required=True, metavar="M", help="export folder, train/<model> folder, model.json or .pt")
+    r.add_argument("--set", default="", metavar="KNOBS", help="dial values, e.g. gain=6,bass=4 (others: mid-range)")
+    r.add_argument("--block", type=int, default=4096, help="streaming block size in samples (default 4096)")
+    r.add_argument("input", type=Path, metavar="in.wav")
+    r.add_argument("output", type=Path, metavar="out.wav")
+    r.set_defaults(func=run_render)
+
+    e = sub.add_parser("export", help="re-export a trained model (TorchScript, ONNX, model card) from best.pt")
+    e.add_argument("session", type=Path, metavar="SESSION")
+    e.add_argument("--model", required=True, metavar="NAME", help="model name (folder under SESSION/train)")
+    e.set_defaults(func=run_export)
+
+
+def run_train(args) -> int:
+    import sys
+
+    from rig.train.run import train_session
+    from rig.train.trainer import TrainOptions
+
+    opts = TrainOptions(follow=args.follow, budget_minutes=args.budget_minutes, patience=args.patience,
+                        epoch_segments=args.epoch_segments, batch_size=args.batch_size, max_epochs=args.max_epochs,
+                        input_kind=args.input, threads=args.threads, fresh=args.fresh, progress=not args.quiet)
+    for r in train_session(args.session, args.model, opts):
+        test = f"test ESR {r.test['esr']:.4f}" if r.test else "no test takes"
+        line = f"{r.model}: {r.status}" + (f" ({r.message})" if r.message else "")
+        print(line + (f", {test}" if r.status == "finished" else ""), file=sys.stderr if r.status != "finished" else sys.stdout)
+    return 0
+
+
+def run_render(args) -> int:
+    from rig.train.render import render_file
+
+    info = render_file(args.model, args.set, args.input, args.output, args.block)
+    knobs = ", ".join(f"{k}={v:g}" for k, v in info["knobs"].items())
+    print(f"wrote {info['out']} ({info['samples']} samples at {knobs})")
+    return 0
+
+
+def run_export(args) -> int:
+    from rig.train.run import export_session
+
+    files = export_session(args.session, args.model)
+    for kind, path in files.items():
+        print(f"{kind}: {path}")
+    return 0

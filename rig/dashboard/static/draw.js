@@ -1,0 +1,201 @@
+// Small drawing helpers: SVG knob dials, level meters, and canvas plots (route, losses).
+
+const SVG = "http://www.w3.org/2000/svg";
+const SPLIT_COLOURS = { train: "#4ea1ff", val: "#b58cff", test: "#ffa94d", reference: "#9aa5b1" };
+
+function svgEl(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+// Angles in degrees, clockwise from 12 o'clock.
+function polar(r, deg) {
+  const a = (deg * Math.PI) / 180;
+  return [50 + r * Math.sin(a), 50 - r * Math.cos(a)];
+}
+
+function arc(r, a0, a1) {
+  const [x0, y0] = polar(r, a0), [x1, y1] = polar(r, a1);
+  const large = a1 - a0 > 180 ? 1 : 0;
+  return `M${x0.toFixed(2)} ${y0.toFixed(2)} A${r} ${r} 0 ${large} 1 ${x1.toFixed(2)} ${y1.toFixed(2)}`;
+}
+
+export function fmt(v, digits = 1) {
+  return v == null || Number.isNaN(v) ? "–" : Number(v).toFixed(digits);
+}
+
+// A dial for one knob; returns {el, set(value)} so updates touch three attributes only.
+export function createDial(knob) {
+  const half = (knob.rotation_deg || 300) / 2;
+  const wrap = document.createElement("figure");
+  wrap.className = "dial" + (knob.fixed != null ? " fixed" : "");
+  wrap.dataset.knob = knob.name;
+  const svg = svgEl("svg", { viewBox: "0 0 100 100", role: "img" });
+  svg.append(svgEl("path", { d: arc(40, -half, half), class: "dial-track" }));
+  const value = svgEl("path", { d: "", class: "dial-value" });
+  const cap = svgEl("circle", { cx: 50, cy: 50, r: 27, class: "dial-cap" });
+  const pointer = svgEl("line", { x1: 50, y1: 50, x2: 50, y2: 28, class: "dial-pointer" });
+  const text = svgEl("text", { x: 50, y: 86, class: "dial-text", "text-anchor": "middle" });
+  svg.append(value, cap, pointer, text);
+  const caption = document.createElement("figcaption");
+  caption.textContent = knob.label && knob.label !== knob.name ? `${knob.name} (${knob.label})` : knob.name;
+  wrap.append(svg, caption);
+  const set = (v) => {
+    const known = v != null && !Number.isNaN(v);
+    const frac = known ? Math.min(1, Math.max(0, (v - knob.min) / (knob.max - knob.min))) : 0;
+    const deg = -half + frac * 2 * half;
+    value.setAttribute("d", known && frac > 0.001 ? arc(40, -half, deg) : "");
+    pointer.setAttribute("transform", `rotate(${deg.toFixed(1)} 50 50)`);
+    text.textContent = known ? fmt(v, 2) : "–";
+    wrap.dataset.value = known ? String(v) : "";
+  };
+  set(null);
+  return { el: wrap, set };
+}
+
+// Level meter: a coloured scale with a dark cover sliding back as the level rises.
+export function createMeter(name) {
+  const row = document.createElement("div");
+  row.className = "meter";
+  row.innerHTML = '<span class="meter-name"></span><div class="meter-track"><div class="meter-cover"></div></div>' +
+    '<span class="meter-db"></span><span class="clip" title="clipped in the last 5 s">CLIP</span>';
+  row.querySelector(".meter-name").textContent = name;
+  const cover = row.querySelector(".meter-cover"), db = row.querySelector(".meter-db"), clip = row.querySelector(".clip");
+  const set = (dbfs, clipped, clipCount) => {
+    const frac = dbfs == null ? 0 : Math.min(1, Math.max(0, (dbfs + 60) / 60));
+    cover.style.width = `${((1 - frac) * 100).toFixed(1)}%`;
+    db.textContent = dbfs == null ? "– dB" : `${fmt(dbfs)} dB`;
+    clip.classList.toggle("on", clipped);
+    clip.title = `clipped ${clipCount || 0} times; lit when clipped in the last 5 s`;
+  };
+  set(null, false, 0);
+  return { el: row, set };
+}
+
+// Canvas sized to its CSS box at the device pixel ratio; returns a context in CSS pixels.
+function fit(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  ctx.font = "11px system-ui, sans-serif";
+  return [ctx, w, h];
+}
+
+const INK = "#c9d1d9", GRID = "#2b3440", MUTED = "#6e7b8b";
+
+function axes(ctx, box, xLabel, yLabel, yGap = 30) {
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(box.x, box.y, box.w, box.h);
+  ctx.fillStyle = MUTED;
+  ctx.textAlign = "center";
+  ctx.fillText(xLabel, box.x + box.w / 2, box.y + box.h + 26);
+  ctx.save();
+  ctx.translate(box.x - yGap, box.y + box.h / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.fillText(yLabel, 0, 0);
+  ctx.restore();
+}
+
+// The route in the plane of two knobs: done takes filled, remaining hollow, current ringed.
+export function drawRoute(canvas, s, xi, yi, settingsById) {
+  const [ctx, w, h] = fit(canvas);
+  const box = { x: 44, y: 10, w: w - 56, h: h - 46 };
+  const kx = s.knobs[xi], ky = s.knobs[yi];
+  if (!kx || !ky) return;
+  axes(ctx, box, kx.name, ky.name);
+  const px = (set) => {
+    const fx = (set.v[xi] - kx.min) / (kx.max - kx.min), fy = (set.v[yi] - ky.min) / (ky.max - ky.min);
+    return [box.x + fx * box.w, box.y + (1 - fy) * box.h];
+  };
+  const pts = s.route.map((id) => settingsById.get(id)).filter(Boolean).map((set) => ({ set, p: px(set), done: s._done.has(set.id) }));
+  ctx.lineWidth = 1;
+  for (let i = 1; i < pts.length; i++) {
+    const both = pts[i - 1].done && pts[i].done;
+    ctx.strokeStyle = both ? "rgba(78,161,255,0.55)" : "rgba(110,123,139,0.35)";
+    ctx.setLineDash(both ? [] : [3, 3]);
+    ctx.beginPath();
+    ctx.moveTo(...pts[i - 1].p);
+    ctx.lineTo(...pts[i].p);
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+  for (const { set, p, done } of pts) {
+    ctx.beginPath();
+    ctx.arc(p[0], p[1], 3.5, 0, 2 * Math.PI);
+    ctx.strokeStyle = SPLIT_COLOURS[set.split] || INK;
+    ctx.fillStyle = SPLIT_COLOURS[set.split] || INK;
+    if (done) ctx.fill(); else ctx.stroke();
+  }
+  const cur = settingsById.get(s.current.setting_id);
+  if (cur) {
+    const p = px(cur);
+    ctx.beginPath();
+    ctx.arc(p[0], p[1], 8, 0, 2 * Math.PI);
+    ctx.strokeStyle = "#ffffff";
+    ctx.lineWidth = 2;
+    ctx.stroke();
+  }
+}
+
+// Decades; 2x and 5x steps below two decades; every digit below half a decade.
+function logTicks(lo, hi) {
+  const steps = hi - lo >= 2 ? [1] : hi - lo >= 0.5 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const ticks = [];
+  for (let d = Math.floor(lo); d <= Math.ceil(hi); d++) {
+    for (const m of steps) if (Math.log10(m * 10 ** d) >= lo && Math.log10(m * 10 ** d) <= hi) ticks.push(m * 10 ** d);
+  }
+  return ticks;
+}
+
+// Train and validation loss per epoch on a log scale.
+export function drawLoss(canvas, model) {
+  const [ctx, w, h] = fit(canvas);
+  const box = { x: 60, y: 10, w: w - 72, h: h - 46 };
+  const values = model ? [...model.train, ...model.val].filter((v) => v > 0) : [];
+  if (!values.length) {
+    ctx.fillStyle = MUTED;
+    ctx.textAlign = "center";
+    ctx.fillText(model ? "waiting for the first epoch" : "waiting for the trainer", w / 2, h / 2);
+    return;
+  }
+  let lo = Math.log10(Math.min(...values)), hi = Math.log10(Math.max(...values));
+  if (hi - lo < 0.2) { lo -= 0.1; hi += 0.1; }
+  const epochs = model.epoch.filter((e) => e != null);
+  const e0 = Math.min(...epochs), e1 = Math.max(e0 + 1, ...epochs);
+  const X = (e) => box.x + ((e - e0) / (e1 - e0)) * box.w;
+  const Y = (v) => box.y + (1 - (Math.log10(v) - lo) / (hi - lo)) * box.h;
+  axes(ctx, box, "epoch", "loss (log)", 46);
+  ctx.textAlign = "right";
+  for (const t of logTicks(lo, hi)) {
+    ctx.strokeStyle = GRID;
+    ctx.beginPath(); ctx.moveTo(box.x, Y(t)); ctx.lineTo(box.x + box.w, Y(t)); ctx.stroke();
+    ctx.fillStyle = MUTED;
+    ctx.fillText(t >= 0.01 && t < 1000 ? String(+t.toPrecision(2)) : t.toExponential(0), box.x - 4, Y(t) + 4);
+  }
+  ctx.textAlign = "center";
+  ctx.fillText(String(e0), box.x, box.y + box.h + 13);
+  ctx.fillText(String(e1), box.x + box.w, box.y + box.h + 13);
+  line(ctx, model.epoch, model.train, X, Y, "#4ea1ff");
+  line(ctx, model.epoch, model.val, X, Y, "#ffa94d");
+}
+
+function line(ctx, xs, ys, X, Y, colour) {
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 1.6;
+  ctx.beginPath();
+  let pen = false;
+  for (let i = 0; i < xs.length; i++) {
+    if (xs[i] == null || !(ys[i] > 0)) { pen = false; continue; }
+    if (pen) ctx.lineTo(X(xs[i]), Y(ys[i])); else ctx.moveTo(X(xs[i]), Y(ys[i]));
+    pen = true;
+  }
+  ctx.stroke();
+}

@@ -1,0 +1,423 @@
+"""The host driver for the knob robot: opens a serial port or a sim:// URL, checks the
+firmware, configures the axes from the plan, homes, and moves knobs to dial values. Every
+move is confirmed by the firmware's own position report before move_to() returns; line
+noise is survived by resending the same sequence number (the firmware answers a repeat from
+its cache without acting twice) and an MCU reset by re-homing and redoing the move."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+
+import serial
+import serial.tools.list_ports
+
+from rig.errors import UserError
+from rig.knobs import protocol as P
+from rig.knobs.simulator import Simulator, parse_url
+
+BAUD = 115200
+REPLY_TIMEOUT = 0.15  # a reply takes < 10 ms at 115200; resending is harmless (cached reply)
+MAX_SENDS = 12  # 1 % byte errors spoil ~30 % of round trips; 12 tries leave ~1e-6
+MAX_RECOVERIES = 3
+
+
+class ResetDetected(Exception):
+    """The MCU restarted (banner seen or axes no longer homed): its position is unknown."""
+
+
+class FirmwareError(Exception):
+    def __init__(self, code: int, text: str, seq: int | None = None):
+        super().__init__(f"error {code}: {text}")
+        self.code, self.text, self.seq = code, text, seq
+
+
+@dataclass
+class Status:
+    state: str
+    homed: list[bool]
+    pos: list[int]
+
+
+def available_ports() -> list[str]:
+    return [p.device for p in serial.tools.list_ports.comports()]
+
+
+def _ports_hint() -> str:
+    ports = available_ports()
+    return f"available ports: {', '.join(ports)}" if ports else "no serial ports found (is the robot plugged in?)"
+
+
+def open_serial(path: str) -> serial.Serial:
+    try:
+        # exclusive: a second program on the same robot would interleave commands
+        return serial.Serial(path, BAUD, timeout=0, write_timeout=2, exclusive=True)
+    except serial.SerialException as exc:
+        msg = str(exc)
+        if "exclusively lock" in msg or "Resource temporarily unavailable" in msg or "busy" in msg.lower():
+            raise UserError(f"serial port {path} is busy (another program has it open); close it and retry") from None
+        if "No such file" in msg or "could not open port" in msg:
+            raise UserError(f"serial port {path} not found; {_ports_hint()}; pass --port or set robot.port") from None
+        raise UserError(f"cannot open serial port {path}: {msg}; {_ports_hint()}") from None
+
+
+def trapezoid_time(steps: int, speed: float, accel: float) -> float:
+    """Seconds for a rest-to-rest move (trapezoid, or triangle when it never reaches speed)."""
+    steps = abs(steps)
+    if steps == 0:
+        return 0.0
+    ramp = speed * speed / accel
+    if steps >= ramp:
+        return steps / speed + speed / accel
+    return 2.0 * math.sqrt(steps / accel)
+
+
+class Link:
+    """Request/reply over the serial line with sequence numbers, checksums and resends."""
+
+    def __init__(self, ser: serial.Serial):
+        self.ser = ser
+        self.seq = random.randint(1, 60000)  # a fresh start never repeats the firmware's cached seq
+        self._buf = b""
+        self.events: list[P.Line] = []  # async reports not consumed yet
+        self.resends = 0
+        self.bad_lines = 0
+
+    def next_seq(self) -> int:
+        self.seq = self.seq % 65535 + 1
+        return self.seq
+
+    def read_line(self, deadline: float) -> P.Line | None:
+        """Next valid line before the deadline; damaged lines are counted and skipped."""
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                raw, self._buf = self._buf[:nl], self._buf[nl + 1 :]
+                line = P.parse(raw)
+                if line is None:
+                    if raw.strip():
+                        self.bad_lines += 1
+                    continue
+                if line.kind == "banner":
+                    raise ResetDetected(" ".join(line.words))
+                return line
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.ser.timeout = min(left, 0.05)
+            chunk = self.ser.read(max(1, self.ser.in_waiting))
+            if chunk:
+                self._buf += chunk
+                if len(self._buf) > 4096:  # garbage without newlines: keep the tail only
+                    self._buf = self._buf[-512:]
+
+    def request(self, command: str, timeout: float = REPLY_TIMEOUT) -> P.Line:
+        """Send once, resend the SAME sequence number on silence or a damaged line."""
+        seq = self.next_seq()
+        data = P.frame(seq, command)
+        for attempt in range(MAX_SENDS):
+            if attempt:
+                self.resends += 1
+            # a leading newline ends any garbage the firmware may hold in its line buffer
+            self.ser.write(b"\n" + data)
+            deadline = time.monotonic() + timeout
+            while True:
+                bad = self.bad_lines
+                line = self.read_line(deadline)
+                if line is None:
+                    break  # silence: resend
+                if self.bad_lines != bad and line.seq != seq:
+                    break  # a damaged line was probably our reply: resend now, not after the timeout
+                if line.kind in ("ok", "err") and line.seq == seq:
+                    if line.kind == "err":
+                        code = int(line.words[0]) if line.words and line.words[0].isdigit() else 0
+                        raise FirmwareError(code, " ".join(line.words[1:]), seq)
+                    return line
+                if line.kind == "err" and line.seq is None:
+                    break  # our line arrived damaged: resend at once
+                if line.kind not in ("ok", "err"):
+                    self.events.append(line)
+                # else: a late reply to an earlier request; ignore
+        raise UserError(
+            f"the robot on {self.ser.port} stopped answering ({MAX_SENDS} tries of '{command}'); "
+            "check the cable and power, then retry"
+        )
+
+    def take_event(self, seq: int) -> P.Line | None:
+        for i, ev in enumerate(self.events):
+            if ev.seq == seq or (ev.kind == "alarm" and ev.seq is None):
+                return self.events.pop(i)
+        return None
+
+
+class KnobController:
+    """Drives the knob robot for one plan. Open with KnobController.open(plan)."""
+
+    def __init__(self, plan, link: Link, sim: Simulator | None = None):
+        self.plan = plan
+        self.robot = plan.robot
+        self.link = link
+        self.sim = sim
+        self.knobs = {k.name: k for k in plan.knobs if k.axis is not None}
+        self.axes = sorted(k.axis for k in self.knobs.values())
+        self.banner = ""
+        self.recoveries = 0
+        self.homed = False
+        self.time_scale = sim.opts.timescale if sim else 1.0
+        self._pos: list[int] | None = None  # last positions confirmed by the firmware
+
+    # ---------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, plan, port: str | None = None) -> "KnobController":
+        port = port or plan.robot.port
+        sim = None
+        if port.startswith("sim://"):
+            rotations = [300.0] * 4
+            for k in plan.knobs:
+                if k.axis is not None:
+                    rotations[k.axis] = k.rotation_deg
+            sim = Simulator(parse_url(port), plan.robot.steps_per_rev, rotations).start()
+            path = sim.pty
+        else:
+            path = port
+        try:
+            ctl = cls(plan, Link(open_serial(path)), sim)
+            ctl._handshake()
+            ctl._configure()
+        except BaseException:
+            if sim:
+                sim.close()
+            raise
+        return ctl
+
+    @property
+    def shaft_file(self) -> str | None:
+        return self.sim.shaft_file if self.sim else None
+
+    def _handshake(self) -> None:
+        """HELLO until the firmware answers; an Arduino reboots when the port opens, so allow
+        a few seconds for its bootloader."""
+        deadline = time.monotonic() + 5.0
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                reply = self.link.request("HELLO")
+                break
+            except ResetDetected as exc:
+                last = str(exc)
+            except UserError:
+                raise UserError(f"no rig-fw firmware answers on {self.link.ser.port}; flash it with "
+                                f"make -C firmware flash PORT={self.link.ser.port}, or check the port; {_ports_hint()}") from None
+        else:
+            raise UserError(f"no answer from the robot on {self.link.ser.port} ({last or 'silence'})")
+        words = reply.words
+        if len(words) < 2 or words[0] != P.FW_NAME:
+            raise UserError(f"{self.link.ser.port} answers but is not rig-fw ({' '.join(words)}); flash firmware/")
+        version = words[1]
+        if version.split(".")[0] != str(P.FW_MAJOR):
+            raise UserError(f"robot firmware is {version}, this rig needs {P.FW_MAJOR}.x; "
+                            f"flash it with make -C firmware flash PORT={self.link.ser.port}")
+        self.banner = " ".join(words)
+        axes = int(reply.fields().get("axes", "0"))
+        if self.axes and max(self.axes) >= axes:
+            raise UserError(f"the plan uses motor axis {max(self.axes)} but the robot has {axes} axes")
+
+    def _configure(self) -> None:
+        r = self.robot
+        speed = max(1, min(8000, round(r.max_speed)))
+        accel = max(1, min(30000, round(r.acceleration)))
+        # homing runs slower: it ends by pushing against the pot's stop
+        hspeed = max(1, min(speed, 2000, round(speed / 2)))
+        for k in self.knobs.values():
+            self._call(
+                f"CONFIG {k.axis} speed={speed} accel={accel} travel={r.travel_steps(k)} "
+                f"backlash={r.backlash} home={r.homing} hspeed={hspeed}"
+            )
+        self._speed, self._accel, self._hspeed = speed, accel, hspeed
+
+    # ---------------------------------------------------------------- plumbing
+    def _call(self, command: str, timeout: float = REPLY_TIMEOUT) -> P.Line:
+        try:
+            return self.link.request(command, timeout)
+        except FirmwareError as exc:
+            if exc.code == P.E_ESTOP:
+                raise UserError("the robot's e-stop is latched; release the button, then run "
+                                "`rig robot clear` (or controller.clear()) and home again") from None
+            if exc.code == P.E_NOT_HOMED:
+                raise ResetDetected("axis not homed") from None
+            raise
+
+    def _wait_done(self, seq: int, expected: float) -> list[int] | None:
+        """Wait for the job's !done; poll STATUS once it is late (the report may be lost to
+        line noise). Gives up at 1.5x the predicted time plus a margin."""
+        timeout = 1.5 * expected + 1.5
+        deadline = time.monotonic() + timeout
+        # a fast-forwarded simulator finishes sooner: ask early, but keep the deadline generous
+        next_poll = time.monotonic() + expected / self.time_scale + 0.15
+        while True:
+            ev = self.link.take_event(seq)
+            if ev is not None:
+                return self._check_event(ev)
+            now = time.monotonic()
+            if now >= next_poll:
+                st = self.status()
+                if st.state == "estop":
+                    raise UserError("the robot's e-stop was triggered; release it, run `rig robot clear` and home again")
+                if any(not st.homed[a] for a in self.axes) and st.state != "homing":
+                    raise ResetDetected("axes lost their homing")
+                if st.state == "idle":
+                    ev = self.link.take_event(seq)
+                    return self._check_event(ev) if ev is not None else st.pos
+                if now > deadline:
+                    raise UserError(f"the robot did not finish within {timeout:.1f} s (state {st.state}); "
+                                    "check for a jammed knob or lower robot.max_speed")
+                next_poll = now + 0.25
+            line = self.link.read_line(min(next_poll, time.monotonic() + 0.1))
+            if line is not None and line.kind not in ("ok", "err"):
+                self.link.events.append(line)
+
+    def _check_event(self, ev: P.Line) -> list[int] | None:
+        """The job's final report: positions for !done, an exception for anything else."""
+        if ev.kind == "done":
+            return P.parse_list(ev.fields()["pos"]) if "pos" in ev.fields() else None
+        if ev.kind == "alarm":
+            code = int(ev.words[0]) if ev.words and ev.words[0].isdigit() else 0
+            if code == P.E_ESTOP:
+                raise UserError("the robot's e-stop was triggered; release it, run `rig robot clear` and home again")
+            if code == P.E_HOME_FAILED:
+                raise UserError(f"homing failed on axes {ev.fields().get('axes', '?')}: the end-stop never closed; "
+                                "check its wiring or use robot.homing: hardstop")
+            raise UserError(f"robot alarm: {' '.join(ev.words)}")
+        if ev.kind == "limit":
+            raise ResetDetected(f"end-stop hit during a move on axis {ev.fields().get('axis')}")
+
+    # ---------------------------------------------------------------- public API
+    def status(self) -> Status:
+        f = self._call("STATUS").fields()
+        return Status(f.get("state", "?"), [v == "1" for v in f.get("homed", "").split(",")], P.parse_list(f["pos"]))
+
+    def home(self) -> None:
+        for _ in range(MAX_RECOVERIES + 1):
+            try:
+                self._home_once()
+                return
+            except ResetDetected:
+                self.recoveries += 1
+                self._configure()
+        raise UserError("the robot keeps resetting while homing; check its power supply")
+
+    def _home_once(self) -> None:
+        if not self.axes:
+            return
+        seq_line = self._call("HOME " + " ".join(map(str, self.axes)))
+        travel = max(self.robot.travel_steps(k) for k in self.knobs.values())
+        t = trapezoid_time(int(travel * 1.07) + 32, self._hspeed, self._accel)
+        self._wait_done(seq_line.seq, t)
+        st = self.status()
+        if not all(st.homed[a] for a in self.axes):
+            raise ResetDetected("homing did not complete")
+        self.homed = True
+        self._pos = st.pos
+
+    def steps_for(self, values: dict[str, float]) -> dict[int, int]:
+        targets: dict[int, int] = {}
+        for name, value in values.items():
+            if name not in self.knobs:
+                if any(k.name == name for k in self.plan.knobs):
+                    continue  # a fixed knob: set by hand, nothing to move
+                raise UserError(f"unknown knob '{name}'; knobs: {', '.join(k.name for k in self.plan.knobs)}")
+            k = self.knobs[name]
+            if not k.min <= value <= k.max:
+                raise UserError(f"{name}={value:g} is outside the dial range {k.min:g}..{k.max:g}")
+            targets[k.axis] = self.robot.steps_for(k, value)
+        return targets
+
+    def move_to(self, dial_values: dict[str, float]) -> dict[int, int]:
+        """Move knobs to dial values; returns the confirmed axis positions in steps."""
+        targets = self.steps_for(dial_values)
+        if not targets:
+            return {}
+        for _ in range(MAX_RECOVERIES + 1):
+            try:
+                if not self.homed:
+                    self._home_once()
+                return self._move_once(targets)
+            except ResetDetected:
+                # position unknown: configuration is gone too (RAM); set up, home, redo
+                self.recoveries += 1
+                self.homed = False
+                self._pos = None
+                self.link.events.clear()
+                self._configure()
+        raise UserError("the robot keeps resetting; check its power supply and cabling")
+
+    def _move_once(self, targets: dict[int, int]) -> dict[int, int]:
+        if self._pos is None:
+            st = self.status()
+            if any(not st.homed[a] for a in self.axes):
+                raise ResetDetected("not homed")
+            self._pos = st.pos
+        start = self._pos
+        cmd = "MOVE " + " ".join(f"{a}:{s}" for a, s in sorted(targets.items()))
+        try:
+            reply = self._call(cmd)
+        except FirmwareError as exc:
+            if exc.code == P.E_LIMIT:
+                raise UserError(f"the robot refused {cmd}: outside the axis travel; check rotation_deg "
+                                "and steps_per_rev in the plan") from None
+            if exc.code == P.E_BUSY:
+                self._call("STOP")
+                self._wait_idle(5.0)
+                raise ResetDetected("robot was busy") from None  # redo from a known state
+            raise UserError(f"the robot refused {cmd}: {exc.text}") from None
+        self._pos = None  # unknown until confirmed
+        dist = max(abs(s - start[a]) + 2 * self.robot.backlash for a, s in targets.items())
+        pos = self._wait_done(reply.seq, trapezoid_time(dist, self._speed, self._accel))
+        if pos is None:
+            pos = self.status().pos
+        # the firmware's own checked report must equal the target, else it is not done
+        wrong = {a: pos[a] for a, s in targets.items() if pos[a] != s}
+        if wrong:
+            raise UserError(f"robot reports axes {wrong} instead of {targets}; the move was interrupted")
+        self._pos = pos
+        return {a: pos[a] for a in targets}
+
+    def _wait_idle(self, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.status().state in ("idle", "estop"):
+                return
+            time.sleep(0.1)
+
+    def park(self) -> None:
+        """Rest position: every motorised knob fully counter-clockwise (dial minimum)."""
+        self.move_to({k.name: k.min for k in self.knobs.values()})
+
+    def stop(self) -> None:
+        self._call("STOP")
+
+    def estop(self) -> None:
+        self.link.request("ESTOP")
+        self.homed = False
+        self._pos = None
+
+    def clear(self) -> None:
+        try:
+            self.link.request("CLEAR")
+        except FirmwareError as exc:
+            raise UserError(f"cannot clear the e-stop: {exc.text}; release the button first") from None
+
+    def close(self) -> None:
+        try:
+            self.link.ser.close()
+        finally:
+            if self.sim:
+                self.sim.close()
+
+    def __enter__(self) -> "KnobController":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,160 @@
+"""Launches the robot simulators: `sim://native` (firmware core on the host, virtual time) and
+`sim://avr` (the AVR image in simavr). Builds them on demand with make, returns the pty path
+and the shaft file, and stops the process on close. Options ride on the URL, e.g.
+`sim://native?timescale=20&corrupt=0.01&seed=3` (see SimOptions)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from rig.errors import UserError
+
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+BUILD = FIRMWARE / "build"
+KINDS = ("native", "avr")
+
+
+@dataclass
+class SimOptions:
+    kind: str = "native"
+    timescale: float = 1.0  # virtual seconds per wall second
+    seed: int = 1  # initial shaft angles (random, unknown to the firmware) and faults
+    corrupt: float = 0.0  # fraction of UART bytes with a flipped bit, both directions
+    drop: float = 0.0  # fraction of UART bytes lost
+    reset_after_steps: int = 0  # reset the MCU once after this many steps (0: never)
+    stall: str = ""  # "AXIS:N": that axis loses every Nth step
+    initial: str = ""  # "DEG[,DEG...]": start angles instead of random ones
+
+
+def parse_url(url: str) -> SimOptions:
+    parts = urlsplit(url)
+    if parts.scheme != "sim" or parts.netloc not in KINDS:
+        raise UserError(f"unknown simulator '{url}'; use sim://native or sim://avr")
+    opts = SimOptions(kind=parts.netloc)
+    types = {f.name: f.type for f in fields(SimOptions)}
+    for key, value in parse_qsl(parts.query):
+        if key not in types or key == "kind":
+            raise UserError(f"unknown simulator option '{key}' in {url}; known: {', '.join(sorted(types))}")
+        conv = {"float": float, "int": int}.get(str(types[key]), str)
+        try:
+            setattr(opts, key, conv(value))
+        except ValueError:
+            raise UserError(f"bad value '{value}' for {key} in {url}") from None
+    return opts
+
+
+def simavr_available() -> bool:
+    """simavr's development files and avr-gcc: what `make -C firmware avr-sim` needs."""
+    return Path("/usr/include/simavr/sim_avr.h").exists() and shutil.which("avr-gcc") is not None
+
+
+def build(kind: str) -> Path:
+    """Runs make for one simulator (a no-op when up to date) and returns its binary."""
+    target, binary = ("native", BUILD / "rig-sim-native") if kind == "native" else ("avr-sim", BUILD / "rig-sim-avr")
+    if not (FIRMWARE / "Makefile").exists():
+        raise UserError(f"firmware sources not found at {FIRMWARE}; run from a rig checkout")
+    if kind == "avr" and not simavr_available():
+        raise UserError("sim://avr needs simavr; apt-get install simavr gcc-avr avr-libc libsimavr-dev libelf-dev")
+    if shutil.which("make") is None:
+        raise UserError("building the robot simulator needs make and gcc; install build-essential")
+    BUILD.mkdir(exist_ok=True)
+    with open(BUILD / ".make.lock", "w") as lock:  # parallel launches must not race make
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        res = subprocess.run(["make", "-s", "-C", str(FIRMWARE), target], capture_output=True, text=True)
+    if res.returncode != 0:
+        tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
+        raise UserError(f"building the {kind} simulator failed: {tail[0]}; run make -C firmware {target}")
+    return binary
+
+
+class Simulator:
+    """One running simulator process. Use as a context manager or call close()."""
+
+    def __init__(self, opts: SimOptions, steps_per_rev: int, rotations: list[float]):
+        self.opts = opts
+        self.steps_per_rev = steps_per_rev
+        self.rotations = rotations
+        self.proc: subprocess.Popen[str] | None = None
+        self.pty = ""
+        self._tmp = tempfile.TemporaryDirectory(prefix="rig-sim-")
+        self.shaft_file = os.path.join(self._tmp.name, "shafts.bin")
+        self.log: deque[str] = deque(maxlen=50)
+        self._ready = threading.Event()
+
+    def command(self) -> list[str]:
+        o = self.opts
+        cmd = [str(build(o.kind))]
+        if o.kind == "avr":
+            cmd += ["--elf", str(BUILD / "rig-fw.elf")]
+        cmd += ["--steps-per-rev", str(self.steps_per_rev), "--rotation", ",".join(f"{r:g}" for r in self.rotations)]
+        cmd += ["--seed", str(o.seed), "--shaft-file", self.shaft_file, "--timescale", f"{o.timescale:g}"]
+        if o.corrupt:
+            cmd += ["--corrupt", f"{o.corrupt:g}"]
+        if o.drop:
+            cmd += ["--drop", f"{o.drop:g}"]
+        if o.reset_after_steps:
+            cmd += ["--reset-after-steps", str(o.reset_after_steps)]
+        if o.stall:
+            cmd += ["--stall", o.stall]
+        if o.initial:
+            cmd += ["--initial", o.initial]
+        return cmd
+
+    def start(self, timeout: float = 15.0) -> "Simulator":
+        self.proc = subprocess.Popen(
+            self.command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        # one reader thread for the process's whole life: it finds the pty line and then
+        # keeps draining, so the simulator never blocks on a full pipe
+        threading.Thread(target=self._drain, daemon=True).start()
+        if not self._ready.wait(timeout) or not self.pty:
+            self.close()
+            raise UserError(f"the {self.opts.kind} robot simulator did not start: {' | '.join(self.log) or 'no output'}")
+        return self
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.log.append(line.rstrip())
+            # simavr prints its own lines first; ours is the one starting with "PTY "
+            if line.startswith("PTY ") and not self.pty:
+                self.pty = line.split(None, 1)[1].strip()
+                self._ready.set()
+        self._ready.set()  # exited: wake start() if still waiting
+
+    def reset_mcu(self) -> None:
+        """Reset the simulated MCU now (as the reset button would)."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGUSR1)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=3)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            self.proc = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> "Simulator":
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

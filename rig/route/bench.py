@@ -1,0 +1,89 @@
+"""`rig bench route`: solve random 4-knob instances and report cost, baselines and bounds."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from rig.plan.models import Plan
+from rig.plan.sample import Setting
+from rig.route.api import TIME_UNITS, default_time_limit, plan_route, route_lower_bound_seconds
+from rig.route.cost import cost_matrix, steps_matrix
+from rig.route.solver import extend, iterated_search, ortools_segment, path_cost, solve_path
+
+KNOBS = ("bass", "middle", "treble", "gain")
+
+
+def bench_plan() -> Plan:
+    """Four motor knobs with the marshall_jvm robot (28BYJ-48, 24 steps of backlash)."""
+    return Plan(
+        knobs=[{"name": n, "axis": i} for i, n in enumerate(KNOBS)],
+        robot={"max_speed": 1000, "acceleration": 2000, "backlash": 24, "settle_s": 3.0},
+    )
+
+
+def random_settings(n: int, seed: int = 0) -> list[Setting]:
+    rng = np.random.default_rng(seed)
+    rows = np.round(rng.random((n, len(KNOBS))) * 10.0, 3)
+    return [Setting(i, dict(zip(KNOBS, map(float, r))), "train") for i, r in enumerate(rows)]
+
+
+def _motion_matrix(plan: Plan, settings: list[Setting]) -> np.ndarray:
+    steps = np.vstack([np.zeros((1, 4), dtype=np.int64), steps_matrix(plan, [s.values for s in settings])])
+    return extend(np.rint(cost_matrix(plan.robot, steps, "time", settle=False) * TIME_UNITS).astype(np.int64))
+
+
+def _one(plan: Plan, n: int, time_limit: float | None, seed: int) -> dict:
+    settings = random_settings(n, seed)
+    t0 = time.perf_counter()
+    route = plan_route(plan, settings, time_limit_s=time_limit, seed=seed)
+    total_s = time.perf_counter() - t0
+    bound = route_lower_bound_seconds(plan, settings)
+    settle = plan.robot.settle_s * n  # every setting is a distinct position here
+    motion = {k: round(v - settle, 2) for k, v in [("route", route.move_seconds), *route.baselines.items()]}
+    return {
+        "n": n,
+        "status": route.solver_status,
+        "time_limit_s": route.extra["time_limit_s"],
+        "solve_s_incl_matrix": round(total_s, 2),
+        "route_move_s": round(route.move_seconds, 2),
+        "plan_order_move_s": round(route.baselines["plan_order"], 2),
+        "nearest_neighbour_move_s": round(route.baselines["nearest_neighbour"], 2),
+        "route_vs_plan_order": round(route.move_seconds / route.baselines["plan_order"], 4),
+        "route_vs_nearest_neighbour": round(route.move_seconds / route.baselines["nearest_neighbour"], 4),
+        "lower_bound_move_s": round(bound, 2),
+        "gap_to_lower_bound": round(route.move_seconds / bound - 1, 4),
+        # settle is the same for every order: gaps on motor time alone are the honest figures
+        "motion_only_s": motion,
+        "motion_gap_to_lower_bound": round(motion["route"] / (bound - settle) - 1, 4),
+    }
+
+
+def best_known(n: int, seconds: float, seed: int = 0) -> dict:
+    """Long run for a best-known route: full layered solve, iterated Or-opt kicks, then OR-Tools
+    guided local search over the whole route; the best of all is kept."""
+    plan = bench_plan()
+    c = _motion_matrix(plan, random_settings(n, seed))
+    t0 = time.perf_counter()
+    first = solve_path(c, default_time_limit(n), seed).order
+    kicked = iterated_search(c, first, seconds * 0.8, seed)
+    rest = max(1.0, seconds - (time.perf_counter() - t0))
+    gls = ortools_segment(c, 10**9, rest, kicked) or kicked
+    best = min((first, kicked, gls), key=lambda o: path_cost(c, o))
+    return {
+        "n": n,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "motion_s": {"layered": path_cost(c, first) / TIME_UNITS, "iterated": path_cost(c, kicked) / TIME_UNITS,
+                     "global_gls": path_cost(c, gls) / TIME_UNITS, "best": path_cost(c, best) / TIME_UNITS},
+    }
+
+
+def bench_route(sizes=(100, 500, 1000, 2000), time_limit: float | None = None, seed: int = 0) -> dict:
+    """JSON-able results per size; time_limit None uses the default that scales with N."""
+    plan = bench_plan()
+    return {
+        "robot": plan.robot.model_dump(include={"steps_per_rev", "max_speed", "acceleration", "backlash", "settle_s"}),
+        "seed": seed,
+        "results": [_one(plan, n, time_limit, seed) for n in sizes],
+    }

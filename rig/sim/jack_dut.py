@@ -1,0 +1,171 @@
+"""Run a simulated device as a JACK client (`dut:in` -> device -> `dut:out`), so the rig's
+real audio path (PortAudio on JACK) can reamp through it like through a pedal.
+
+The process callback only runs the device. Knob readings (which may touch files, e.g. the
+robot simulator's shaft file) are polled in a helper thread and handed to the callback
+through a single reference swap, so the real-time thread never does I/O. A new reading is
+applied at the start of the next period.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rig.errors import UserError
+
+
+@dataclass
+class DutStats:
+    blocks: int = 0
+    xruns: int = 0
+    knob_updates: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _open_client(client_name: str, servername: str | None):
+    try:
+        import jack
+    except (ImportError, OSError) as exc:  # OSError: libjack missing
+        raise UserError(
+            f"cannot use JACK ({exc}); install the JACK library (apt-get install jackd2) "
+            "and the JACK-Client package"
+        ) from None
+    try:
+        return jack.Client(client_name, no_start_server=True, servername=servername)
+    except jack.JackOpenError:
+        where = f"'{servername}'" if servername else "(default)"
+        raise UserError(
+            f"no JACK server {where} is running; start one, e.g. `jackd -d dummy -r 48000 -p 256 &`"
+        ) from None
+
+
+def run_jack_dut(
+    device,
+    knob_source: Callable[[], dict[str, float]] | None = None,
+    client_name: str = "dut",
+    servername: str | None = None,
+    stop: threading.Event | None = None,
+    ready: threading.Event | Callable[[], None] | None = None,
+    connect_in: str | None = None,
+    connect_out: str | None = None,
+    poll_s: float = 0.005,
+    stats: DutStats | None = None,
+) -> DutStats:
+    """Serve `device` on JACK until `stop` is set (or Ctrl-C). Blocks the calling thread.
+
+    device: a BlockDevice, or a callable sample_rate -> BlockDevice (built once the server's
+    rate is known). `ready` (an Event, or a callable) is set/called once the ports exist,
+    the client is active and the connections are made.
+    connect_in/connect_out: optional port names to wire to dut:in / from dut:out.
+    """
+    stop = stop or threading.Event()
+    stats = stats or DutStats()
+    client = _open_client(client_name, servername)
+    try:
+        fs = client.samplerate
+        if callable(device) and not hasattr(device, "process"):
+            device = device(fs)
+        if device.sample_rate != fs:
+            raise UserError(
+                f"the JACK server runs at {fs} Hz but the device was made for {device.sample_rate} Hz; "
+                "restart jackd with -r matching, or build the device at the server rate"
+            )
+        inport = client.inports.register("in")
+        outport = client.outports.register("out")
+        pending: list = [None]  # latest unseen knob reading; swapped atomically under the GIL
+        names = set(device.knob_names)
+
+        def process(frames: int) -> None:
+            try:
+                values = pending[0]
+                if values is not None:
+                    pending[0] = None
+                    device.set_knobs(values)
+                    stats.knob_updates += 1
+                outport.get_array()[:] = device.process(inport.get_array())
+                stats.blocks += 1
+            except Exception as exc:  # noqa: BLE001 - a traceback in the RT thread helps nobody
+                outport.get_array()[:] = 0.0
+                if len(stats.errors) < 10:
+                    stats.errors.append(repr(exc))
+                stop.set()
+
+        def xrun(delay_usecs: float) -> None:
+            stats.xruns += 1
+
+        client.set_process_callback(process)
+        client.set_xrun_callback(xrun)
+        client.set_shutdown_callback(lambda status, reason: stop.set())
+
+        last: dict[str, float] | None = None
+
+        def poll_once() -> None:
+            nonlocal last
+            if knob_source is None:
+                return
+            try:
+                reading = knob_source()
+            except Exception as exc:  # noqa: BLE001 - a flaky shaft file must not stop audio
+                if len(stats.errors) < 10:
+                    stats.errors.append(f"knob source: {exc!r}")
+                return
+            if reading:
+                reading = {k: float(v) for k, v in reading.items() if k in names}
+                if reading != last:
+                    last = reading
+                    pending[0] = reading
+
+        poll_once()  # knobs right before the first period
+        if pending[0] is not None:
+            device.set_knobs(pending[0])
+            pending[0] = None
+        with client:
+            for src, dst in ((connect_in, inport), (outport, connect_out)):
+                if src is None or dst is None:
+                    continue
+                try:
+                    client.connect(src, dst)
+                except Exception as exc:  # noqa: BLE001 - jack.JackError and friends
+                    raise UserError(
+                        f"cannot connect {getattr(src, 'name', src)} -> {getattr(dst, 'name', dst)} ({exc}); "
+                        "list the ports with `jack_lsp`"
+                    ) from None
+            if isinstance(ready, threading.Event):
+                ready.set()
+            elif ready is not None:
+                ready()
+            try:
+                while not stop.is_set():
+                    poll_once()
+                    stop.wait(poll_s)
+            except KeyboardInterrupt:
+                pass
+    finally:
+        client.close()
+    return stats
+
+
+def offline_render(device, x: np.ndarray, block: int = 256) -> np.ndarray:
+    """Process x through device in blocks (what the JACK callback does), for comparisons."""
+    out = [device.process(x[i:i + block]) for i in range(0, len(x), block)]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def wait_for_server(servername: str | None, timeout_s: float = 5.0) -> bool:
+    """True once a JACK server answers (used after spawning jackd)."""
+    import jack
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            c = jack.Client("rig-probe", no_start_server=True, servername=servername)
+            c.close()
+            return True
+        except jack.JackOpenError:
+            time.sleep(0.05)
+    return False

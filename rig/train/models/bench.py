@@ -1,0 +1,80 @@
+"""Speed figures for `rig bench train|infer`.
+
+Real-time factor as in seed 000 sec. 6.2: RTF = F / (T * fs) for frames of F samples that take
+T seconds each, averaged over consecutive frames with state carried: RTF > 1 is faster than real
+time. (Its inverse, T * fs / F, is the fraction of a core the model needs.)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import torch
+
+from rig.train.config import ModelConfig
+from rig.train.models import build_model, detach_state
+
+FS = 48000
+
+
+def samples_per_second(cfg: ModelConfig, n_controls: int = 4, batch: int = 4, segment: int = 24000,
+                       steps: int = 3) -> float:
+    """Training throughput: audio samples per second through forward + L1 backward + AdamW step
+    (LSTMs backprop every tbptt_samples as they train). One warm-up step is not counted."""
+    model = build_model(cfg, n_controls).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.training.lr)
+    x, c = torch.randn(batch, 1, segment) * 0.3, torch.rand(batch, n_controls)
+    chunk = cfg.training.tbptt_samples or segment
+    for i in range(steps + 1):
+        if i == 1:
+            start = time.perf_counter()
+        _train_step(model, opt, x, c, chunk)
+    return batch * segment * steps / (time.perf_counter() - start)
+
+
+def _train_step(model, opt, x, c, chunk: int) -> None:
+    state = model.init_state(x.shape[0])
+    for i in range(0, x.shape[-1], chunk):
+        y, state = model.forward_stream(x[..., i : i + chunk], c, state)
+        loss = (y - x[..., i : i + chunk].tanh()).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        state = detach_state(state)
+
+
+def realtime_factor(cfg: ModelConfig, frame_sizes: list[int], n_controls: int = 4, n_frames: int = 500,
+                    max_seconds: float = 2.0, method: Literal["stream", "recompute"] = "stream") -> dict[int, float]:
+    """RTF per frame size. "stream" uses forward_stream (a TCN keeps per-layer history);
+    "recompute" is the papers' frame method for TCNs: each frame runs forward on F + rf - 1
+    samples (the previous rf - 1 inputs re-fed) and keeps the last F outputs; recurrent state of
+    time-varying conditioners is not carried then, so use it for timing only.
+    Stops a frame size after n_frames or max_seconds, whichever comes first (at least 3 frames)."""
+    model = build_model(cfg, n_controls).eval()
+    return {f: _rtf(model, f, n_controls, n_frames, max_seconds, method) for f in frame_sizes}
+
+
+@torch.no_grad()
+def _rtf(model, frame: int, n_controls: int, n_frames: int, max_seconds: float, method: str) -> float:
+    c = torch.rand(1, n_controls)
+    state = model.init_state(1)
+    history = torch.zeros(1, 1, model.receptive_field - 1)
+    run = 0
+    step_fn = _recompute if method == "recompute" else _stream
+    state, history = step_fn(model, torch.randn(1, 1, frame) * 0.3, c, state, history)  # warm-up
+    start = time.perf_counter()
+    while run < n_frames and (run < 3 or time.perf_counter() - start < max_seconds):
+        state, history = step_fn(model, torch.randn(1, 1, frame) * 0.3, c, state, history)
+        run += 1
+    return frame * run / ((time.perf_counter() - start) * FS)
+
+
+def _stream(model, x, c, state, history):
+    return model.forward_stream(x, c, state)[1], history
+
+
+def _recompute(model, x, c, state, history):
+    full = torch.cat([history, x], dim=-1)
+    model(full, c)[..., -x.shape[-1] :]
+    return state, full[..., full.shape[-1] - history.shape[-1] :]

@@ -1,0 +1,54 @@
+"""Helpers for the capture tests: a tiny plan (2 knobs, few short takes) so simulated runs
+take seconds, and the real `rig` command in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+TINY_PLAN = """\
+version: 1
+device: {{name: tiny test amp, simulator: amp}}
+knobs:
+  - {{name: gain, axis: 0, label: G}}
+  - {{name: treble, axis: 1, label: T}}
+  - {{name: volume, fixed: 5, label: V}}
+settings:
+  method: random
+  count: {count}
+  seed: 2
+  validation_fraction: 0.25
+  test: {{method: list, settings: [{{gain: 3.3, treble: 7.7}}]}}
+  reference_every: {reference_every}
+take:
+  seconds: {seconds}
+  pre_roll_s: 0.1
+  post_roll_s: 0.1
+  gain: {{every_s: 0.5}}
+  max_retries: 2
+audio: {{interface: virtual}}
+robot: {{port: sim://native, settle_s: 0.05}}
+train: {{auto: false}}
+"""
+
+
+def write_plan(folder: Path, count: int = 4, seconds: float = 1.0, reference_every: int = 0) -> Path:
+    path = folder / "tiny.yaml"
+    path.write_text(TINY_PLAN.format(count=count, seconds=seconds, reference_every=reference_every))
+    return path
+
+
+def rig_cmd(*args: str, **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "rig", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def rig_run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    proc = rig_cmd(*args)
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

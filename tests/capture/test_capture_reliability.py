@@ -1,0 +1,89 @@
+"""Reliability on the simulated rig (robot simulator + virtual device, real processes):
+SIGKILL at random moments then resume; robot and audio faults during a run."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from rig.session import SESSION_FILE, Session, read_events, read_manifest
+from tests.capture.helpers import rig_cmd, rig_run, write_plan
+
+knobs = pytest.importorskip("rig.knobs")
+if not hasattr(knobs, "KnobController"):
+    pytest.skip("rig.knobs has no KnobController yet", allow_module_level=True)
+
+KILLS = int(os.environ.get("RIG_CAPTURE_KILLS", "8"))  # the issue's 20: RIG_CAPTURE_KILLS=20
+CAPTURE = ("--sim", "--no-train", "--no-dashboard", "--quiet")
+
+
+def capture_args(plan: Path, folder: Path) -> list[str]:
+    if (folder / SESSION_FILE).exists():
+        return ["capture", "--resume", str(folder), *CAPTURE]
+    return ["capture", "--plan", str(plan), "--session", str(folder), *CAPTURE]
+
+
+def assert_complete(folder: Path) -> None:
+    session = Session.open(folder)
+    takes = [r for r in read_manifest(folder) if r["split"] != "reference"]
+    ids = [r["setting_id"] for r in takes]
+    assert sorted(ids) == sorted(s.id for s in session.settings()), "every setting exactly once"
+    assert len({r["take_id"] for r in read_manifest(folder)}) == len(read_manifest(folder))
+    assert session.verify() == []
+    listed = {f for r in read_manifest(folder) for f in r["files"].values()}
+    on_disk = {str(p.relative_to(folder)) for p in (folder / "takes").iterdir()}
+    assert on_disk == listed, "no partial or unlisted file"
+
+
+def test_sigkill_at_random_moments_then_resume(tmp_path):
+    plan = write_plan(tmp_path, count=5, seconds=1.0)
+    folder = tmp_path / "session"
+    rng = random.Random(7)
+    full = time.monotonic()
+    assert rig_run(*capture_args(plan, tmp_path / "probe")).returncode == 0  # how long a whole run takes
+    span = time.monotonic() - full
+    kills = []
+    for _ in range(KILLS):
+        proc = rig_cmd(*capture_args(plan, folder))
+        delay = rng.uniform(0.2, span)
+        try:
+            proc.wait(timeout=delay)
+        except Exception:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        kills.append((round(delay, 2), proc.returncode, len(read_manifest(folder))))
+        proc.stdout.close()
+        proc.stderr.close()
+    final = rig_run(*capture_args(plan, folder))
+    assert final.returncode == 0, final.stderr
+    print("kills (delay s, status, manifest lines):", kills)
+    assert sum(1 for k in kills if k[1] == -signal.SIGKILL) >= KILLS // 2  # most runs really were killed
+    assert_complete(folder)
+
+
+def test_robot_and_audio_faults_still_store_only_verified_takes(tmp_path):
+    from rig.capture import CaptureOptions, run_capture
+
+    plan = write_plan(tmp_path, count=5, seconds=1.0)
+    folder = tmp_path / "session"
+    # Recording numbers: 0 is the start reference; xrun on the second setting, silence on the fourth.
+    opts = CaptureOptions(plan_file=plan, session=folder, sim=True, train=False, dashboard=False, quiet=True,
+                          robot_faults={"corrupt": 0.003, "reset_after_steps": 6000},
+                          audio_faults={2: "xrun", 4: "silent"})
+    assert run_capture(opts) == 0
+    assert_complete(folder)
+    events = read_events(folder)[0]
+    reasons = [e["reason"] for e in events if e["type"] == "take_failed"]
+    assert any("xrun" in r for r in reasons) and any("silent" in r for r in reasons)
+    assert max(e.get("recoveries", 0) for e in events if e["type"] == "moved") >= 1, "the MCU reset happened"
+    plan_obj = Session.open(folder).plan()
+    from rig.capture.takes import knob_tolerance
+
+    for rec in read_manifest(folder):
+        for k in plan_obj.knobs:
+            assert abs(rec["knobs_actual"][k.name] - rec["knobs"][k.name]) <= knob_tolerance(plan_obj, k), rec["take_id"]

@@ -1,0 +1,257 @@
+"""Every dashboard endpoint through FastAPI's TestClient, refusals included."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import BASE, TOKEN
+from dashboard_fakes import FakeRun, make_session
+from fastapi import HTTPException
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from rig.dashboard import create_app
+from rig.dashboard.security import take_path
+from rig.session import EVENTS_FILE, MANIFEST_FILE
+
+WS = BASE.replace("http", "ws")  # TestClient's own default host is not a loopback name
+
+
+def first_take(run: FakeRun) -> str:
+    return run.session.manifest()[0]["take_id"]
+
+
+# ---- page, health -------------------------------------------------------------------------
+def test_page_and_assets_are_served_offline_with_a_strict_policy(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN
+    for asset in ("app.js", "state.js", "draw.js", "style.css"):
+        assert client.get(f"/static/{asset}").status_code == 200
+
+
+def test_health(client, readonly_client, run):
+    body = client.get("/api/health").json()
+    assert body["ok"] and body["session"] == "session" and body["read_only"] is False
+    assert body["events_bytes"] == (run.session.folder / EVENTS_FILE).stat().st_size
+    assert readonly_client.get("/api/health").json()["read_only"] is True
+
+
+def test_foreign_host_header_is_refused_unless_remote_is_allowed(run):
+    # DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example.
+    with TestClient(create_app(run.session.folder), base_url="http://evil.example:8765") as c:
+        assert c.get("/api/state").status_code == 400
+    with TestClient(create_app(run.session.folder, allowed_hosts=None), base_url="http://evil.example") as c:
+        assert c.get("/api/state").status_code == 200
+
+
+# ---- state ----------------------------------------------------------------------------------
+def test_state_is_rebuilt_from_the_session(client, run):
+    s = client.get("/api/state").json()
+    assert s["device"]["name"] == run.plan.device.name and s["plan"]["name"] == "demo"
+    assert [k["name"] for k in s["knobs"]] == ["bass", "middle", "treble", "gain"]
+    assert s["progress"]["done"] == 8 and s["progress"]["total"] == len(run.route) == len(s["route"])
+    assert s["progress"]["failed"] == 2  # takes 2 and 7 needed a retry
+    assert s["current"]["setting_id"] == run.route[7]
+    assert s["current"]["knobs"] == run.settings[run.route[7]].values
+    assert s["levels"]["clip_count"] == {"return": 1}  # take 3 clipped the return
+    takes = s["takes"]
+    assert len(takes) == 8 and all(t["audio"] for t in takes)
+    assert takes[3]["qc"] == "warn" and takes[3]["qc_reasons"] and takes[2]["retries"] == 1
+    assert takes[0]["latency_ms"] == pytest.approx(293 / 48, abs=1e-3)
+    assert s["alert_counts"]["warning"] == 2 and s["alerts"][0]["kind"] == "xrun"
+    model = s["training"]["models"][s["training"]["active"]]
+    assert model["epoch"] == [1, 2, 3, 4, 5, 6] and model["takes_used"] == 8 and len(model["val"]) == 6
+    assert s["run"] == {"state": "running", "reason": None, "t": s["run"]["t"], "control": True, "control_state": "running"}
+    assert s["cursor"] == (run.session.folder / EVENTS_FILE).stat().st_size
+    assert s["derived"]["rate_per_h"] > 0
+
+
+def test_state_follows_appended_events_and_matches_a_fresh_rebuild(client, run):
+    client.get("/api/state")
+    for _ in range(5):
+        run.step()
+    run.finish()
+    live = client.get("/api/state").json()
+    assert live["progress"]["done"] == 13 and live["run"]["state"] == "finished"
+    model = live["training"]["models"][live["training"]["active"]]
+    assert model["status"] == "finished" and model["test_esr"] == 0.031 and len(model["exported"]) == 2
+    with TestClient(create_app(run.session.folder), base_url=BASE) as fresh:
+        rebuilt = fresh.get("/api/state").json()
+    for key in ("now", "derived", "run"):
+        live.pop(key), rebuilt.pop(key)
+    assert live == rebuilt
+
+
+def test_state_is_gzipped_for_clients_that_accept_it(client):
+    res = client.get("/api/state", headers={"Accept-Encoding": "gzip"})
+    assert res.headers["content-encoding"] == "gzip" and res.json()["progress"]["done"] == 8
+
+
+def test_takes_whose_events_were_lost_come_from_the_manifest(run):
+    (run.session.folder / EVENTS_FILE).unlink()
+    with TestClient(create_app(run.session.folder), base_url=BASE) as c:
+        s = c.get("/api/state").json()
+    assert len(s["takes"]) == 8 and s["progress"]["done"] == 8 and s["run"]["state"] == "waiting"
+    assert s["takes"][0]["snr_db"] is not None  # from the manifest's qc figures
+
+
+def test_an_empty_session_has_a_waiting_state(session):
+    with TestClient(create_app(session.folder), base_url=BASE) as c:
+        s = c.get("/api/state").json()
+    assert s["run"]["state"] == "waiting" and s["takes"] == [] and s["cursor"] == 0
+    assert s["progress"]["total"] == len(session.info["route"])
+
+
+def test_not_a_session_is_a_user_error(tmp_path):
+    from rig.errors import UserError
+
+    with pytest.raises(UserError, match="not a session folder"):
+        create_app(tmp_path)
+
+
+# ---- event stream ---------------------------------------------------------------------------
+def test_stream_sends_events_appended_after_the_cursor(client, run):
+    cursor = client.get("/api/state").json()["cursor"]
+    with client.websocket_connect(f"{WS}/api/events?after={cursor}") as ws:
+        run.step()
+        got = []
+        while not any(e["type"] == "take_recorded" for e in got):
+            msg = ws.receive_json()
+            got += msg["events"]
+        assert got[0]["type"] == "moved" and msg["cursor"] > cursor
+        assert msg["cursor"] == (run.session.folder / EVENTS_FILE).stat().st_size
+
+
+def test_stream_from_zero_replays_the_whole_log(client, run):
+    with client.websocket_connect(f"{WS}/api/events?after=0") as ws:
+        msg = ws.receive_json()
+    assert msg["events"][0]["type"] == "run_started"
+    assert sum(e["type"] == "take_recorded" for e in msg["events"]) == 8
+
+
+def test_stream_asks_for_a_resync_when_the_log_was_replaced(client, run):
+    size = (run.session.folder / EVENTS_FILE).stat().st_size
+    with client.websocket_connect(f"{WS}/api/events?after={size + 100}") as ws:
+        assert ws.receive_json() == {"resync": True}
+
+
+def test_stream_refuses_a_foreign_origin(client):
+    with pytest.raises(WebSocketDisconnect) as err:
+        with client.websocket_connect(f"{WS}/api/events", headers={"Origin": "http://evil.example"}) as ws:
+            ws.receive_json()
+    assert err.value.code == 1008
+    with client.websocket_connect(f"{WS}/api/events", headers={"Origin": BASE}) as ws:
+        assert "events" in ws.receive_json()
+
+
+# ---- take audio ----------------------------------------------------------------------------
+def test_take_audio_is_served_with_ranges(client, run):
+    take = first_take(run)
+    res = client.get(f"/api/takes/{take}/wet.wav")
+    assert res.status_code == 200 and res.headers["content-type"] == "audio/wav"
+    assert res.content == (run.session.folder / "takes" / f"{take}.wet.wav").read_bytes()
+    part = client.get(f"/api/takes/{take}/dry.wav", headers={"Range": "bytes=0-11"})
+    assert part.status_code == 206 and part.content[:4] == b"RIFF" and len(part.content) == 12
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/api/takes/%2e%2e/dry.wav", 403),                      # encoded ..
+    ("/api/takes/.hidden/dry.wav", 403),
+    ("/api/takes/..%2F..%2Fsession.yaml/dry.wav", 404),      # encoded slashes never match a take id
+    ("/api/takes/%2Fetc%2Fpasswd/dry.wav", 404),             # absolute path
+    ("/api/takes/t9999_B1/dry.wav", 404),                    # well formed but unknown
+    ("/api/takes/TAKE/session.wav", 404),                    # unknown kind
+    ("/api/takes/TAKE/..%2F..%2Fsession.wav", 404),
+])
+def test_take_audio_refusals(client, run, url, status):
+    res = client.get(url.replace("TAKE", first_take(run)))
+    assert res.status_code == status
+    assert b"plan_hash" not in res.content and b"root:" not in res.content
+
+
+@pytest.mark.parametrize("take_id", ["..", "../session", "/etc/passwd", "t0000/../../x", ""])
+def test_take_path_refuses_path_like_ids(run, take_id):
+    with pytest.raises(HTTPException) as err:
+        take_path(run.session.folder, take_id, "dry", {take_id})
+    assert err.value.status_code == 403
+
+
+@pytest.mark.parametrize("target", ["outside", "session_yaml"])
+def test_take_audio_refuses_symlinks_out_of_the_takes_folder(client, run, tmp_path, target):
+    take = first_take(run)
+    secret = tmp_path / "secret.wav"
+    secret.write_bytes(b"RIFF secret")
+    link = run.session.folder / "takes" / f"{take}.wet.wav"
+    link.unlink()
+    os.symlink(secret if target == "outside" else run.session.folder / "session.yaml", link)
+    res = client.get(f"/api/takes/{take}/wet.wav")
+    assert res.status_code == 403 and b"secret" not in res.content
+
+
+def test_take_audio_only_for_committed_takes(client, run):
+    # Files on disk that no manifest line lists (a crash mid-take) are not served.
+    take = first_take(run)
+    orphan = run.session.folder / "takes" / "t0099_orphan.dry.wav"
+    orphan.write_bytes((run.session.folder / "takes" / f"{take}.dry.wav").read_bytes())
+    assert client.get("/api/takes/t0099_orphan/dry.wav").status_code == 404
+
+
+def test_take_audio_of_a_committed_but_missing_file_is_404(client, run):
+    take = first_take(run)
+    (run.session.folder / "takes" / f"{take}.dry.wav").unlink()
+    assert client.get(f"/api/takes/{take}/dry.wav").status_code == 404
+
+
+# ---- control -------------------------------------------------------------------------------
+@pytest.mark.parametrize("how", ["header", "query"])
+def test_control_with_the_token(client, control, run, how):
+    def post(action):
+        if how == "header":
+            return client.post(f"/api/control/{action}", headers={"X-Rig-Token": TOKEN, "Origin": BASE})
+        return client.post(f"/api/control/{action}?token={TOKEN}")
+
+    assert post("pause").json() == {"ok": True, "action": "pause", "state": "paused"}
+    assert client.get("/api/state").json()["run"]["state"] == "paused"  # the run logged it
+    assert post("resume").json()["state"] == "running"
+    assert post("abort").json()["state"] == "aborting"
+    assert control.calls == ["pause", "resume", "abort"]
+    assert client.get("/api/state").json()["run"]["state"] == "aborted"
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({}, 401),                                                              # missing token
+    ({"X-Rig-Token": "wrong"}, 403),
+    ({"X-Rig-Token": TOKEN + "x"}, 403),
+    ({"X-Rig-Token": TOKEN, "Origin": "http://evil.example"}, 403),         # foreign origin
+    ({"X-Rig-Token": TOKEN, "Origin": "http://127.0.0.1:9999"}, 403),       # other port, other origin
+    ({"X-Rig-Token": TOKEN, "Origin": "null"}, 403),                        # sandboxed iframe, file://
+    ({"X-Rig-Token": TOKEN, "Sec-Fetch-Site": "cross-site"}, 403),
+])
+def test_control_refusals(client, control, headers, status):
+    assert client.post("/api/control/pause", headers=headers).status_code == status
+    assert control.calls == []
+
+
+def test_control_refuses_unknown_actions_and_reads(client, control):
+    assert client.post("/api/control/shutdown", headers={"X-Rig-Token": TOKEN}).status_code == 404
+    assert client.get(f"/api/control/pause?token={TOKEN}").status_code == 405
+    assert control.calls == []
+
+
+def test_read_only_dashboard_refuses_control(readonly_client, run):
+    assert readonly_client.post("/api/control/pause", headers={"X-Rig-Token": TOKEN}).status_code == 403
+    with TestClient(create_app(run.session.folder, None, TOKEN), base_url=BASE) as c:
+        res = c.post("/api/control/pause", headers={"X-Rig-Token": TOKEN})
+        assert res.status_code == 409 and "read-only" in res.json()["detail"]
+        assert c.get("/api/state").json()["run"]["control"] is False
+
+
+def test_make_session_writes_the_contract_files(tmp_path):
+    session = make_session(tmp_path / "s", count=6)
+    fake = FakeRun(session)
+    fake.start()
+    fake.step()
+    assert (session.folder / MANIFEST_FILE).exists() and session.verify() == []
