@@ -40,9 +40,9 @@ def one_trial(program, rng: np.random.Generator, noise_dbfs: float, max_latency:
     return "ok" if found.latency_samples == latency else "wrong"
 
 
-def bench_align(args=None, trials: int = 1000, seed: int = 0) -> dict:
-    """`rig bench align` passes its argparse namespace; --quick runs 140 trials."""
-    if getattr(args, "quick", False):
+def bench_align(quick: bool = False, trials: int = 1000, seed: int = 0) -> dict:
+    """`rig bench align [--quick]`; quick runs 140 trials."""
+    if quick:
         trials = 140
     rng = np.random.default_rng(seed)
     plan = Plan(knobs=[{"name": "gain", "axis": 0}], take={"seconds": 2.0, "pre_roll_s": 0.2, "post_roll_s": 0.2})

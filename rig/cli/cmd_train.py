@@ -16,7 +16,7 @@ def register(sub) -> None:
     p.add_argument("--budget-minutes", type=float, help="training budget after capture ended, shared by the models "
                    "(default: the plan's train.budget_minutes)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: the model config's)")
-    p.add_argument("--epoch-segments", type=int, default=64, help="segments per epoch (default 64)")
+    p.add_argument("--epoch-segments", type=int, default=16, help="segments per epoch (default 16)")
     p.add_argument("--batch-size", type=int, default=8, help="segments per batch (default 8)")
     p.add_argument("--max-epochs", type=int, help="stop after this many epochs")
     p.add_argument("--input", choices=["dry", "loopback"], default="dry", help="model input: dry as sent (default) or loopback")

@@ -19,6 +19,7 @@ def start_dashboard(session_folder: str | Path, control: RunControl | None = Non
         raise UserError(f"--host {host} would expose the dashboard to other machines; add --allow-remote "
                         "to mean it, or keep the default 127.0.0.1")
     token = new_token() if control is not None else None
-    app = create_app(session_folder, control, token, allowed_hosts=None if allow_remote else LOOPBACK_HOSTS)
+    own = f"[{host}]" if ":" in host else host  # e.g. 127.0.0.2 is loopback too
+    app = create_app(session_folder, control, token, allowed_hosts=None if allow_remote else (*LOOPBACK_HOSTS, own))
     handle = serve_in_thread(app, host, port)
     return handle, handle.url_with_token(token)

@@ -17,7 +17,7 @@ from rig.session import TAKES_DIR
 TAKE_KINDS = ("dry", "loopback", "wet")
 # Take ids are like t0007_B6.5_M2: no separators and no leading dot, so never `..` or a path.
 TAKE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}")
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")  # Host header names
 TOKEN_HEADER = "X-Rig-Token"
 
 

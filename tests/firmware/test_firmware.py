@@ -1,0 +1,29 @@
+"""The firmware builds for the ATmega328P with room to spare, and its core's host unit tests
+pass (run through make, exactly as CI and developers run them)."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+FW = Path(__file__).resolve().parents[2] / "firmware"
+
+
+def test_core_unit_tests_pass():
+    res = subprocess.run(["make", "-s", "-C", str(FW), "test"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "FAIL" not in res.stdout
+    m = re.search(r"(\d+)/(\d+) tests passed", res.stdout)
+    assert m and m.group(1) == m.group(2) and int(m.group(2)) >= 12, res.stdout
+
+
+@pytest.mark.skipif(shutil.which("avr-gcc") is None, reason="gcc-avr not installed")
+def test_avr_image_fits_the_328p():
+    res = subprocess.run(["make", "-s", "-C", str(FW)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    flash = int(re.search(r"Program:\s+(\d+) bytes", res.stdout).group(1))
+    ram = int(re.search(r"Data:\s+(\d+) bytes", res.stdout).group(1))
+    assert flash <= 32256 - 512  # leave the Optiboot bootloader its 512 bytes
+    assert ram <= 2048 - 768  # static RAM; the rest is stack for ISRs and the main loop

@@ -1,0 +1,263 @@
+"""The host driver against both simulated robots over real ptys. Every move is checked
+against the ACTUAL shaft angles the simulator publishes, never against what the driver or
+the firmware believe."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+
+import pytest
+import serial
+
+from rig.errors import UserError
+from rig.knobs import KnobController, ShaftReader, dial_values, simavr_available
+from rig.knobs import protocol as P
+from rig.knobs.driver import FirmwareError
+from rig.plan.models import Plan
+
+KINDS = [
+    pytest.param("native", id="native"),
+    pytest.param(
+        "avr", id="avr", marks=pytest.mark.skipif(not simavr_available(), reason="simavr is not installed")
+    ),
+]
+
+
+def make_plan(port: str, **robot) -> Plan:
+    return Plan.model_validate(
+        {
+            "knobs": [
+                {"name": "gain", "axis": 0},
+                {"name": "bass", "axis": 1, "rotation_deg": 270},
+                {"name": "treble", "axis": 3, "min": 1, "max": 11},
+                {"name": "presence", "fixed": 5},
+            ],
+            # 200-step motor x 8 microsteps: fast enough that 50 moves run in real time in simavr
+            "robot": {"port": port, "steps_per_rev": 1600, "max_speed": 4000, "acceleration": 20000, **robot},
+        }
+    )
+
+
+def url(kind: str, **opts) -> str:
+    if kind == "native":
+        opts.setdefault("timescale", 20)
+    query = "&".join(f"{k}={v}" for k, v in opts.items())
+    return f"sim://{kind}" + (f"?{query}" if query else "")
+
+
+def assert_shafts_at(plan: Plan, reader: ShaftReader, values: dict[str, float]) -> None:
+    actual = reader.shaft_steps()
+    for k in plan.knobs:
+        if k.axis is not None and k.name in values:
+            assert actual[k.axis] == plan.robot.steps_for(k, values[k.name]), (k.name, values, actual)
+
+
+def random_values(rng: random.Random, plan: Plan) -> dict[str, float]:
+    return {k.name: round(rng.uniform(k.min, k.max), 2) for k in plan.knobs if k.axis is not None}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_home_and_50_random_moves(kind):
+    plan = make_plan(url(kind, seed=11))
+    with KnobController.open(plan) as ctl:
+        reader = ShaftReader(ctl.shaft_file)
+        # the simulator starts the shafts at random angles the firmware cannot know
+        assert any(s > 0 for s in reader.shaft_steps())
+        ctl.home()
+        assert [reader.shaft_steps()[a] for a in ctl.axes] == [0, 0, 0]
+        rng = random.Random(7)
+        for _ in range(50):
+            values = random_values(rng, plan)
+            ctl.move_to(values)
+            assert_shafts_at(plan, reader, values)
+        got = dial_values(plan, reader.degrees())
+        for name, v in values.items():
+            assert got[name] == pytest.approx(v, abs=0.01)
+        assert got["presence"] == 5
+        ctl.park()
+        assert [reader.shaft_steps()[a] for a in ctl.axes] == [0, 0, 0]
+        assert ctl.recoveries == 0 and ctl.link.resends == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_percent_corrupted_bytes(kind):
+    plan = make_plan(url(kind, corrupt=0.01, seed=5))
+    with KnobController.open(plan) as ctl:
+        reader = ShaftReader(ctl.shaft_file)
+        ctl.home()
+        rng = random.Random(3)
+        for _ in range(30 if kind == "native" else 20):
+            values = random_values(rng, plan)
+            ctl.move_to(values)
+            assert_shafts_at(plan, reader, values)
+        # the noise was real and was survived by resending, not by luck
+        assert ctl.link.resends > 5 and ctl.link.bad_lines > 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dropped_bytes(kind):
+    plan = make_plan(url(kind, drop=0.01, seed=8))
+    with KnobController.open(plan) as ctl:
+        reader = ShaftReader(ctl.shaft_file)
+        ctl.home()
+        rng = random.Random(4)
+        for _ in range(10):
+            values = random_values(rng, plan)
+            ctl.move_to(values)
+            assert_shafts_at(plan, reader, values)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_mcu_reset_mid_move_rehomes_and_redoes_the_move(kind):
+    # homing pushes 1458 steps per axis into the stops (3 axes): reset early in the first move
+    plan = make_plan(url(kind, reset_after_steps=3 * 1458 + 300, seed=2))
+    with KnobController.open(plan) as ctl:
+        reader = ShaftReader(ctl.shaft_file)
+        ctl.home()
+        values = {"gain": 9.0, "bass": 8.0, "treble": 10.0}
+        ctl.move_to(values)
+        assert ctl.recoveries == 1
+        assert_shafts_at(plan, reader, values)
+        # a reset signalled from outside, in the middle of a later move, is survived too
+        values = {"gain": 1.0, "bass": 2.0, "treble": 3.0}
+        timer = threading.Timer(0.15 if kind == "avr" else 0.01, ctl.sim.reset_mcu)
+        timer.start()
+        ctl.move_to(values)
+        timer.join()
+        assert_shafts_at(plan, reader, values)
+        assert ctl.recoveries == 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_estop_is_latched_until_cleared(kind):
+    plan = make_plan(url(kind, seed=3))
+    with KnobController.open(plan) as ctl:
+        reader = ShaftReader(ctl.shaft_file)
+        ctl.home()
+        # e-stop in the middle of a move: the shaft stops short and stays there
+        ctl.link.request("MOVE 0:1300")
+        time.sleep(0.1 if kind == "avr" else 0.01)
+        ctl.estop()
+        stopped = reader.shaft_steps()[0]
+        assert 0 < stopped < 1300
+        time.sleep(0.1)
+        assert reader.shaft_steps()[0] == stopped
+        assert ctl.status().state == "estop"
+        with pytest.raises(UserError, match="e-stop"):
+            ctl.move_to({"gain": 5})
+        ctl.clear()
+        ctl.home()
+        ctl.move_to({"gain": 5})
+        assert_shafts_at(plan, reader, {"gain": 5})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_refusals_are_clear_errors(kind):
+    plan = make_plan(url(kind))
+    with KnobController.open(plan) as ctl:
+        with pytest.raises(UserError, match="outside the dial range"):
+            ctl.move_to({"gain": 11})
+        with pytest.raises(UserError, match="unknown knob"):
+            ctl.move_to({"volume": 1})
+        ctl.home()
+        # the firmware's own soft limit, should a caller get past the dial check
+        with pytest.raises(FirmwareError) as err:
+            ctl.link.request("MOVE 0:1334")
+        assert err.value.code == P.E_LIMIT
+        assert ctl.status().pos[0] == 0
+
+
+def test_repeated_sequence_number_acts_once():
+    plan = make_plan(url("native"))
+    with KnobController.open(plan) as ctl:
+        reader = ShaftReader(ctl.shaft_file)
+        ctl.home()
+        ser = ctl.link.ser
+        frame = P.frame(4242, "MOVE 0:400")
+        replies = []
+        for _ in range(2):
+            ser.write(frame)
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                line = ctl.link.read_line(deadline)
+                if line and line.kind in ("ok", "err"):
+                    replies.append(line)
+                    break
+            time.sleep(0.2)
+            moved = reader.motor_steps()[0]
+        ser.write(P.frame(4243, "MOVE 0:0"))
+        time.sleep(0.3)
+        ser.write(frame)  # not the last sequence number any more: acts again
+        time.sleep(0.3)
+        assert [r.kind for r in replies] == ["ok", "ok"] and replies[0] == replies[1]
+        assert reader.shaft_steps()[0] == 400
+        assert moved == reader.motor_steps()[0] - 800  # 400 up once, 400 down, 400 up
+
+
+def test_stalled_axis_shows_in_the_shaft_angles():
+    """Open loop: the firmware cannot see lost steps, but the published shafts (what a
+    simulated amp hears) do, so a stall can never pass unnoticed in a recording."""
+    plan = make_plan(url("native", stall="1:20"))
+    with KnobController.open(plan) as ctl:
+        reader = ShaftReader(ctl.shaft_file)
+        ctl.home()
+        ctl.move_to({"gain": 5, "bass": 5})
+        assert_shafts_at(plan, reader, {"gain": 5})
+        assert reader.shaft_steps()[1] < plan.robot.steps_for(plan.knob("bass"), 5)
+
+
+def test_missing_and_busy_ports():
+    plan = make_plan("/dev/rig-no-such-port")
+    with pytest.raises(UserError, match="not found.*ports"):
+        KnobController.open(plan)
+    with KnobController.open(make_plan(url("native"))) as ctl:
+        with pytest.raises(UserError, match="busy"):
+            KnobController.open(plan, ctl.sim.pty)
+
+
+def test_wrong_firmware_version():
+    """A device that answers HELLO as rig-fw 2.0: the driver must refuse it."""
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    stop = threading.Event()
+
+    def fake_device():
+        buf = b""
+        while not stop.is_set():
+            try:
+                buf += os.read(master, 256)
+            except OSError:
+                return
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                if raw.startswith(b"N"):
+                    seq = raw.split()[0].decode()
+                    body = f"ok {seq} rig-fw 2.0 axes=4".encode()
+                    os.write(master, body + b"*%02X\n" % P.crc8(body))
+
+    threading.Thread(target=fake_device, daemon=True).start()
+    try:
+        with pytest.raises(UserError, match="firmware is 2.0"):
+            KnobController.open(make_plan(path))
+    finally:
+        stop.set()
+        os.close(slave)
+
+
+def test_silent_port_is_a_clear_error():
+    master, slave = os.openpty()
+    try:
+        with pytest.raises(UserError, match="no rig-fw firmware answers"):
+            KnobController.open(make_plan(os.ttyname(slave)))
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_serial_url_handler_is_plain_pyserial():
+    # the pty is a real tty: pyserial opens it like a USB serial adapter
+    with KnobController.open(make_plan(url("native"))) as ctl:
+        assert isinstance(ctl.link.ser, serial.Serial) and ctl.link.ser.port.startswith("/dev/pts/")
