@@ -19,13 +19,13 @@ from rig.route import capture_breakdown
 from rig.session import Session, read_events
 
 DEFAULT_PLAN = "capture_plans/demo.yaml"
-PHASES = ("move", "settle", "record", "checks", "write")
+PHASES = ("program", "move", "settle", "record", "checks", "write")
 
 
-def bench_capture(args=None) -> dict:
-    """`args`: the CLI namespace (.plan, .quick), a plan path, or None for the demo plan."""
-    plan_path = Path(getattr(args, "plan", None) or (args if isinstance(args, str | Path) else DEFAULT_PLAN))
-    quick = bool(getattr(args, "quick", False))
+def bench_capture(plan: str | Path | None = None, quick: bool = False) -> dict:
+    """Capture `plan` (default the demo plan) on the simulated rig, training off; `quick`:
+    6 settings of 3 s."""
+    plan_path = Path(plan or DEFAULT_PLAN)
     with tempfile.TemporaryDirectory(prefix="rig-bench-capture-") as tmp:
         plan_file = _bench_plan(plan_path, Path(tmp), quick)
         folder = Path(tmp) / "session"
@@ -58,13 +58,19 @@ def _figures(folder: Path, plan, wall: float, rc: int) -> dict:
     takes = [e for e in events if e["type"] == "take_recorded" and e.get("split") != "reference"]
     audio_s = take_seconds(plan)
     per_phase = {p: _median([e.get("seconds", {}).get(p) for e in takes]) for p in PHASES}
-    overhead = sum(per_phase[p] or 0.0 for p in ("move", "settle", "checks", "write"))
+    # Overhead: everything but playing the audio (on a real rig recording takes the audio time).
+    overhead = sum(per_phase[p] or 0.0 for p in PHASES if p != "record")
     info = yaml.safe_load((folder / "session.yaml").read_text())
     session = Session.open(folder)
     b = capture_breakdown(plan, session.settings(), SimpleNamespace(order=info["route"]))
     predicted = (b["moves_s"] + b["overhead_s"]) / b["takes"]  # per take: move + settle + fixed overhead
+    scale = _timescale(info["rig"]["robot_port"])
+    # The simulated motors run `scale` times faster: at real speed moves and settles take longer.
+    real = overhead + ((per_phase["move"] or 0.0) + (per_phase["settle"] or 0.0)) * (scale - 1)
     return {
         "plan": info.get("plan_file"),
+        "robot_timescale": scale,
+        "overhead_fraction_at_real_robot_speed": round(real / audio_s, 4),
         "exit_status": rc,
         "takes": len(takes),
         "wall_s": round(wall, 2),
@@ -77,6 +83,12 @@ def _figures(folder: Path, plan, wall: float, rc: int) -> dict:
         "route_predicted_overhead_fraction": round(predicted / audio_s, 4),
         "wall_per_take_s": round(wall / max(len(takes), 1), 3),
     }
+
+
+def _timescale(port: str) -> float:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return float(dict(parse_qsl(urlsplit(port).query)).get("timescale", 1.0))
 
 
 def _median(values) -> float | None:

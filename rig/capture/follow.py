@@ -36,8 +36,10 @@ def _num(v) -> str:
 def follow_trainer(trainer: Trainer, folder: Path, control: CaptureControl, quiet: bool,
                    say: Callable[[str], None]) -> None:
     events_offset = 0  # replay: training may be well under way already
+    console = Console(stderr=True)
+    live = console.is_terminal and not quiet
     with Progress(SpinnerColumn(), TextColumn("[bold]training[/bold] {task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), disable=quiet) as bar:
+                  console=console, disable=not live) as bar:
         task = bar.add_task("waiting for the first epoch", total=None)
         while trainer.running:
             if control.stopping:
@@ -47,8 +49,10 @@ def follow_trainer(trainer: Trainer, folder: Path, control: CaptureControl, quie
             events, events_offset = read_events(folder, events_offset)
             for ev in events:
                 text = describe(ev)
-                if text:
+                if text and live:
                     bar.update(task, description=text)
+                elif text and not quiet:
+                    say(f"training {text}")  # a log, not a terminal: one line per report
             time.sleep(0.5)
     code = trainer.returncode
     if code not in (0, None) and not control.stopping:

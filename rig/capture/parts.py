@@ -41,15 +41,21 @@ def robot_port(plan: Plan, sim: bool, faults: dict | None = None) -> str:
     return f"{base}?{urlencode(options)}"
 
 
+class RobotError(UserError):
+    """The robot failed (the message says how): the run stops without parking."""
+
+
 @contextmanager
 def robot_errors(port: str):
-    """Driver failures that are no UserError yet become one line naming the way on."""
+    """Every driver failure becomes one RobotError line naming the way on."""
     from rig.knobs.driver import FirmwareError, ResetDetected
 
     try:
         yield
+    except UserError as exc:
+        raise RobotError(str(exc)) from None
     except (FirmwareError, ResetDetected, SerialException, OSError) as exc:
-        raise UserError(f"robot on {port}: {exc}; check it, then continue with --resume") from None
+        raise RobotError(f"robot on {port}: {exc}; check it") from None
 
 
 class Robot:

@@ -13,7 +13,7 @@ from rig.capture.control import Aborted, CaptureControl, SignalGuard, eprint
 from rig.capture.drift import DRIFT_ESR, DriftMonitor
 from rig.capture.naming import take_id
 from rig.capture.options import CaptureOptions
-from rig.capture.parts import Robot, open_audio, robot_port
+from rig.capture.parts import Robot, RobotError, open_audio, robot_port
 from rig.capture.preflight import Prepared, prepare
 from rig.capture.progress import Eta, ProgressView, fmt_seconds
 from rig.capture.takes import Outcome, Recorder
@@ -81,7 +81,13 @@ class CaptureRun:
         except UserError as exc:
             self._alert("error", "stopped", str(exc))
             self._end("aborted", reason=str(exc), resumable=True)
-            self._park(robot)
+            if not isinstance(exc, RobotError):  # a failing robot is best left alone
+                self._park(robot)
+            if "--resume" not in str(exc):
+                self._say(f"nothing is lost; once fixed, continue with: rig capture --resume {self.session.folder}")
+            raise
+        except Exception as exc:  # a bug: still tell the followers the run is over
+            self._end("aborted", reason=f"internal error: {type(exc).__name__}: {exc}", resumable=True)
             raise
         self._park(robot)
         if self.control.stopping:

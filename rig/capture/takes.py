@@ -126,7 +126,9 @@ class Recorder:
     # ---- the whole take ---------------------------------------------------------------
     def capture(self, setting: Setting, take_id: str, index: int) -> Outcome:
         out = Outcome(setting, take_id, ok=False)
+        t0 = time.monotonic()
         program = self.program(setting)
+        out.seconds["program"] = time.monotonic() - t0
         self.move(setting, out)
         for attempt in range(self.plan.take.max_retries + 1):
             take, qc, reason = self.record_once(setting, program, out)

@@ -5,6 +5,14 @@ from rig.knobs.shafts import ShaftReader, dial_values
 from rig.knobs.simulator import SimOptions, Simulator, parse_url, simavr_available
 
 __all__ = [
-    "KnobController", "Status", "available_ports", "trapezoid_time", "ShaftReader", "dial_values",
-    "SimOptions", "Simulator", "parse_url", "simavr_available",
+    "KnobController",
+    "Status",
+    "available_ports",
+    "trapezoid_time",
+    "ShaftReader",
+    "dial_values",
+    "SimOptions",
+    "Simulator",
+    "parse_url",
+    "simavr_available",
 ]

@@ -208,8 +208,10 @@ class KnobController:
             except ResetDetected as exc:
                 last = str(exc)
             except UserError:
-                raise UserError(f"no rig-fw firmware answers on {self.link.ser.port}; flash it with "
-                                f"make -C firmware flash PORT={self.link.ser.port}, or check the port; {_ports_hint()}") from None
+                raise UserError(
+                    f"no rig-fw firmware answers on {self.link.ser.port}; flash it with "
+                    f"make -C firmware flash PORT={self.link.ser.port}, or check the port; {_ports_hint()}"
+                ) from None
         else:
             raise UserError(f"no answer from the robot on {self.link.ser.port} ({last or 'silence'})")
         words = reply.words
@@ -217,8 +219,10 @@ class KnobController:
             raise UserError(f"{self.link.ser.port} answers but is not rig-fw ({' '.join(words)}); flash firmware/")
         version = words[1]
         if version.split(".")[0] != str(P.FW_MAJOR):
-            raise UserError(f"robot firmware is {version}, this rig needs {P.FW_MAJOR}.x; "
-                            f"flash it with make -C firmware flash PORT={self.link.ser.port}")
+            raise UserError(
+                f"robot firmware is {version}, this rig needs {P.FW_MAJOR}.x; "
+                f"flash it with make -C firmware flash PORT={self.link.ser.port}"
+            )
         self.banner = " ".join(words)
         axes = int(reply.fields().get("axes", "0"))
         if self.axes and max(self.axes) >= axes:
@@ -243,8 +247,10 @@ class KnobController:
             return self.link.request(command, timeout)
         except FirmwareError as exc:
             if exc.code == P.E_ESTOP:
-                raise UserError("the robot's e-stop is latched; release the button, then run "
-                                "`rig robot clear` (or controller.clear()) and home again") from None
+                raise UserError(
+                    "the robot's e-stop is latched; release the button, then run "
+                    "`rig robot clear` (or controller.clear()) and home again"
+                ) from None
             if exc.code == P.E_NOT_HOMED:
                 raise ResetDetected("axis not homed") from None
             raise
@@ -264,15 +270,19 @@ class KnobController:
             if now >= next_poll:
                 st = self.status()
                 if st.state == "estop":
-                    raise UserError("the robot's e-stop was triggered; release it, run `rig robot clear` and home again")
+                    raise UserError(
+                        "the robot's e-stop was triggered; release it, run `rig robot clear` and home again"
+                    )
                 if any(not st.homed[a] for a in self.axes) and st.state != "homing":
                     raise ResetDetected("axes lost their homing")
                 if st.state == "idle":
                     ev = self.link.take_event(seq)
                     return self._check_event(ev) if ev is not None else st.pos
                 if now > deadline:
-                    raise UserError(f"the robot did not finish within {timeout:.1f} s (state {st.state}); "
-                                    "check for a jammed knob or lower robot.max_speed")
+                    raise UserError(
+                        f"the robot did not finish within {timeout:.1f} s (state {st.state}); "
+                        "check for a jammed knob or lower robot.max_speed"
+                    )
                 next_poll = now + 0.25
             line = self.link.read_line(min(next_poll, time.monotonic() + 0.1))
             if line is not None and line.kind not in ("ok", "err"):
@@ -287,8 +297,10 @@ class KnobController:
             if code == P.E_ESTOP:
                 raise UserError("the robot's e-stop was triggered; release it, run `rig robot clear` and home again")
             if code == P.E_HOME_FAILED:
-                raise UserError(f"homing failed on axes {ev.fields().get('axes', '?')}: the end-stop never closed; "
-                                "check its wiring or use robot.homing: hardstop")
+                raise UserError(
+                    f"homing failed on axes {ev.fields().get('axes', '?')}: the end-stop never closed; "
+                    "check its wiring or use robot.homing: hardstop"
+                )
             raise UserError(f"robot alarm: {' '.join(ev.words)}")
         if ev.kind == "limit":
             raise ResetDetected(f"end-stop hit during a move on axis {ev.fields().get('axis')}")
@@ -365,8 +377,10 @@ class KnobController:
             reply = self._call(cmd)
         except FirmwareError as exc:
             if exc.code == P.E_LIMIT:
-                raise UserError(f"the robot refused {cmd}: outside the axis travel; check rotation_deg "
-                                "and steps_per_rev in the plan") from None
+                raise UserError(
+                    f"the robot refused {cmd}: outside the axis travel; check rotation_deg "
+                    "and steps_per_rev in the plan"
+                ) from None
             if exc.code == P.E_BUSY:
                 self._call("STOP")
                 self._wait_idle(5.0)

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -120,7 +119,9 @@ class Simulator:
         threading.Thread(target=self._drain, daemon=True).start()
         if not self._ready.wait(timeout) or not self.pty:
             self.close()
-            raise UserError(f"the {self.opts.kind} robot simulator did not start: {' | '.join(self.log) or 'no output'}")
+            raise UserError(
+                f"the {self.opts.kind} robot simulator did not start: {' | '.join(self.log) or 'no output'}"
+            )
         return self
 
     def _drain(self) -> None:

@@ -54,8 +54,10 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         try:
             proc.wait(timeout=delay)
         except Exception:
+            helpers = children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+            reap(helpers)
         kills.append((round(delay, 2), proc.returncode, len(read_manifest(folder))))
         proc.stdout.close()
         proc.stderr.close()
@@ -64,6 +66,23 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     print("kills (delay s, status, manifest lines):", kills)
     assert sum(1 for k in kills if k[1] == -signal.SIGKILL) >= KILLS - 1  # they really were killed
     assert_complete(folder)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def reap(pids: list[int]) -> None:
+    """The robot simulator outlives a SIGKILLed capture (rig.knobs does not tie it to its
+    parent); end the ones this test started so they do not pile up."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 def probe_timing(plan: Path, folder: Path) -> tuple[float, float]:
@@ -95,3 +114,31 @@ def test_robot_and_audio_faults_still_store_only_verified_takes(tmp_path):
     for rec in read_manifest(folder):
         for k in plan_obj.knobs:
             assert abs(rec["knobs_actual"][k.name] - rec["knobs"][k.name]) <= knob_tolerance(plan_obj, k), rec["take_id"]
+
+
+def wait_for_takes(folder: Path, n: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(read_manifest(folder)) < n:
+        assert time.monotonic() < deadline, "capture did not get going"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_leaves_a_resumable_session(tmp_path, presses):
+    plan = write_plan(tmp_path, count=8, seconds=1.0)
+    folder = tmp_path / "session"
+    proc = rig_cmd(*capture_args(plan, folder))
+    wait_for_takes(folder, 2)
+    for _ in range(presses):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert f"rig capture --resume {folder}" in err
+    ends = [e for e in read_events(folder)[0] if e["type"] == "aborted"]
+    assert ends and ("second" in ends[-1]["reason"]) == (presses == 2)
+    assert Session.open(folder).verify() == []
+    final = rig_run(*capture_args(plan, folder))
+    assert final.returncode == 0, final.stderr
+    assert_complete(folder)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from dashboard_fakes import FakeRun, RecordingControl, make_session
+from .dashboard_fakes import FakeRun, RecordingControl, make_session
 from fastapi.testclient import TestClient
 
 from rig.dashboard import create_app

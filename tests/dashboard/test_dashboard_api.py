@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import BASE, TOKEN
-from dashboard_fakes import FakeRun, make_session
+from .conftest import BASE, TOKEN
+from .dashboard_fakes import FakeRun, make_session
 from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect

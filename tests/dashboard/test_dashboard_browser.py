@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN
-from dashboard_fakes import FakeRun, RecordingControl, make_session
+from .conftest import TOKEN
+from .dashboard_fakes import FakeRun, RecordingControl, make_session
 
 from rig.dashboard import create_app, serve_in_thread
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sim_helpers import FS
+from .sim_helpers import FS
 
 from rig.sim import make_device
 from rig.sim.response import frequency_response, lockin, sine, thd

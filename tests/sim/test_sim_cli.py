@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from sim_helpers import FS, program
+from .sim_helpers import FS, program
 
 from rig.cli.main import main
 from rig.sim import make_device

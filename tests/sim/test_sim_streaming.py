@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sim_helpers import FS, program
+from .sim_helpers import FS, program
 
 from rig.audio.device import BlockDevice
 from rig.sim import KnobFollower, make_device, shaft_knob_source

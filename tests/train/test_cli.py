@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import events, tiny_config, write_config
+from .conftest import events, tiny_config, write_config
 
 from rig.cli.main import main
 from rig.session import EventLog

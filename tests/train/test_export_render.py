@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 import soundfile as sf
 import torch
-from conftest import tiny_config
+from .conftest import tiny_config
 
 from rig.cli.main import main
 from rig.train.export import export_model

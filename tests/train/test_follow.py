@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from conftest import events, quick_options, tiny_config
+from .conftest import events, quick_options, tiny_config
 
 from rig.session import EventLog, Session
 from rig.train.follow import CaptureFollower

@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from conftest import events, quick_options, tiny_config
+from .conftest import events, quick_options, tiny_config
 
 from rig.errors import UserError
 from rig.session import read_manifest

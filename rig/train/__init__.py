@@ -1,0 +1,1 @@
+"""Parametric models, datasets from sessions, training, export and rendering."""
