@@ -10,8 +10,10 @@ import threading
 from collections.abc import Callable
 
 
-class Aborted(Exception):
-    """Second Ctrl-C: leave now. Everything committed so far stays committed."""
+class Aborted(BaseException):
+    """Second Ctrl-C: leave now. Everything committed so far stays committed. A BaseException,
+    like KeyboardInterrupt, so that no `except Exception` on the way (parking, a driver
+    retry loop) can swallow it."""
 
 
 class CaptureControl:
@@ -91,8 +93,10 @@ class SignalGuard:
         self.count += 1
         if self.count == 1:
             name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+            training = self.control.state == "finished"  # capture is done: only the trainer runs
             self.control.request_stop(f"interrupted ({name})")
-            self.say(f"{name}: stopping after the current take; press Ctrl-C again to abort at once")
+            what = "stopping the trainer" if training else "stopping after the current take"
+            self.say(f"{name}: {what}; press Ctrl-C again to abort at once")
             return
         if self.count == 2:
             raise Aborted("aborted by a second interrupt")

@@ -44,7 +44,8 @@ def follow_trainer(trainer: Trainer, folder: Path, control: CaptureControl, quie
         while trainer.running:
             if control.stopping:
                 say("stopping the trainer (it keeps its last checkpoint) ...")
-                trainer.stop()
+                code = trainer.stop()
+                say(f"training stopped (trainer status {code}); continue it with: rig train {folder}")
                 break
             events, events_offset = read_events(folder, events_offset)
             for ev in events:

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-import threading
+import sys
+import time
+from pathlib import Path
 
+from rig.capture.trainer import die_with_parent
 from rig.errors import UserError
 from rig.plan import Plan
 
@@ -17,45 +21,51 @@ PERIOD = 256
 
 
 class JackAudio:
-    def __init__(self, plan: Plan, knob_source):
+    def __init__(self, plan: Plan, plan_file: Path, shaft_path: Path):
         if not shutil.which("jackd"):
             raise UserError("--jack needs the JACK server; install it (apt-get install jackd2) or drop --jack")
         self.server = f"rig-capture-{os.getpid()}"
         self.jackd = subprocess.Popen(
             ["jackd", "-n", self.server, "-d", "dummy", "-r", str(plan.audio.sample_rate), "-p", str(PERIOD)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._stop = threading.Event()
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         try:
-            self._start(plan, knob_source)
+            self._start(plan, plan_file, shaft_path)
         except BaseException:
             self.close()
             raise
 
-    def _start(self, plan: Plan, knob_source) -> None:
-        from rig.sim import make_device
-        from rig.sim.jack_dut import run_jack_dut, wait_for_server
+    def _start(self, plan: Plan, plan_file: Path, shaft_path: Path) -> None:
+        import jack
+
+        from rig.sim.jack_dut import wait_for_server
 
         if not wait_for_server(self.server, 10.0):
             raise UserError("the private JACK server did not start; check `jackd -d dummy` runs on this machine")
         # PortAudio finds JACK servers at import: point it at ours before sounddevice loads.
         os.environ.update({"JACK_DEFAULT_SERVER": self.server, "JACK_NO_START_SERVER": "1"})
-        ready = threading.Event()
-        self.dut = threading.Thread(
-            target=run_jack_dut, name="rig-jack-dut", daemon=True,
-            kwargs={"device": lambda fs: make_device(plan.device.simulator, sample_rate=fs), "knob_source": knob_source,
-                    "servername": self.server, "stop": self._stop, "ready": ready})
-        self.dut.start()
-        if not ready.wait(10.0):
-            raise UserError("the simulated device did not come up as a JACK client")
-        import jack
-
-        from rig.audio.portaudio import PortAudioInterface
-
+        # The device is its own process, as a pedal would be: it reads the shafts itself.
+        self.dut = subprocess.Popen(
+            [sys.executable, "-m", "rig", "sim", "dut", "--jack", "--kind", plan.device.simulator,
+             "--shafts", str(shaft_path), "--plan", str(plan_file), "--server", self.server],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True, preexec_fn=die_with_parent)
         self.patch = jack.Client("rig-patchbay", servername=self.server, no_start_server=True)
         self.patch.activate()
+        self._wait_for_dut()
+        from rig.audio.portaudio import PortAudioInterface
+
         self.iface = PortAudioInterface(plan.audio.model_copy(update={"interface": "system"}), on_start=self._wire)
         self.name = f"JACK dummy ({self.iface.name})"
         self.sample_rate = self.iface.sample_rate
+
+    def _wait_for_dut(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.patch.get_ports("dut:in"):
+            if self.dut.poll() is not None:
+                raise UserError(f"the simulated device did not start: {self.dut.stderr.read().strip()[-300:]}")
+            if time.monotonic() > deadline:
+                raise UserError("the simulated device did not come up as a JACK client within 30 s")
+            time.sleep(0.1)
 
     def _wire(self, iface) -> None:
         """Wire the newest PortAudio stream's ports (numbered per stream: never hard-coded)."""
@@ -73,13 +83,17 @@ class JackAudio:
         return self.iface.play_record(signal)
 
     def close(self) -> None:
-        self._stop.set()
         patch = getattr(self, "patch", None)
         if patch is not None:
             patch.deactivate()
             patch.close()
-        if getattr(self, "dut", None) is not None:
-            self.dut.join(5.0)
+        dut = getattr(self, "dut", None)
+        if dut is not None and dut.poll() is None:
+            dut.send_signal(signal.SIGINT)
+            try:
+                dut.wait(5.0)
+            except subprocess.TimeoutExpired:
+                dut.kill()
         if getattr(self, "iface", None) is not None:
             import sounddevice
 
@@ -95,5 +109,5 @@ def _newest(ports) -> list:
     return sorted(ports, key=lambda p: int(p.shortname.split("_")[-1]))[-2:]
 
 
-def open_jack_audio(plan: Plan, knob_source) -> JackAudio:
-    return JackAudio(plan, knob_source)
+def open_jack_audio(plan: Plan, plan_file: Path, shaft_path: Path) -> JackAudio:
+    return JackAudio(plan, plan_file, shaft_path)

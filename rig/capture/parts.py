@@ -130,19 +130,20 @@ class Robot:
         self.ctl.close()
 
 
-def open_audio(plan: Plan, sim: bool, jack: bool, knob_source: KnobSource | None, faults: dict[int, str] | None = None):
+def open_audio(plan: Plan, sim: bool, jack: bool, robot: Robot, plan_file: Path, faults: dict[int, str] | None = None):
     """The interface to record through. --sim: the virtual interface running the simulated
     device, whose knobs follow the robot simulator's shafts (so a wrong move is audible)."""
     from rig import audio
 
     if not sim:
         return audio.open_interface(plan.audio)
+    knob_source = robot.knob_source()
     if knob_source is None:
         raise UserError("--sim needs the robot simulator (its shaft angles drive the virtual device); use a sim:// robot port")
     if jack:
         from rig.capture.jackpath import open_jack_audio
 
-        return open_jack_audio(plan, knob_source)
+        return open_jack_audio(plan, plan_file, robot.shaft_path)
     from rig import sim as simulated
 
     device = simulated.make_device(plan.device.simulator, sample_rate=plan.audio.sample_rate)

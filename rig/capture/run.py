@@ -46,7 +46,7 @@ class CaptureRun:
         with contextlib.ExitStack() as stack:
             robot = self._open_robot()
             stack.callback(robot.close)
-            iface = open_audio(self.plan, self.opts.sim, self.opts.jack, robot.knob_source(), self.opts.audio_faults)
+            iface = open_audio(self.plan, self.opts.sim, self.opts.jack, robot, self.prep.plan_file, self.opts.audio_faults)
             stack.callback(_close, iface)
             self._open_session(robot, iface)
             stack.enter_context(self._dashboard())

@@ -25,7 +25,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    import sys
+
     from rig.capture import CaptureOptions, run_capture
+    from rig.capture.control import Aborted
     from rig.errors import UserError
 
     if args.session and args.resume:
@@ -35,4 +38,9 @@ def run(args) -> int:
     opts = CaptureOptions(plan_file=args.plan, session=args.session, resume=args.resume, sim=args.sim,
                           jack=args.jack, train=args.train, dashboard=args.dashboard, host=args.host,
                           port=args.port, quiet=args.quiet)
-    return run_capture(opts)
+    try:
+        return run_capture(opts)
+    except Aborted:  # a second Ctrl-C during start-up or tear-down: committed takes are safe
+        print(f"rig: aborted; continue with: rig capture --resume {args.resume or args.session or 'SESSION'}",
+              file=sys.stderr)
+        return 130

@@ -11,9 +11,9 @@ from rig.errors import UserError
 from rig.plan.models import Plan
 from rig.plan.sample import Setting, reference_setting
 from rig.plan.summary import take_seconds
-from rig.route.bounds import assignment_bound
+from rig.route.bounds import additive_bound
 from rig.route.cost import OBJECTIVES, Objective, cost_matrix, motor_knobs, pair_cost, profile_seconds, steps_matrix
-from rig.route.solver import extend, nearest_neighbour, solve_path
+from rig.route.solver import extend, nearest_neighbour, path_cost, solve_path
 
 TIME_UNITS = 10_000  # solver costs are integers: 0.1 ms steps keep rounding far below 0.1 %
 TAKE_OVERHEAD_S = 0.5  # per take: write WAVs, fsync, QC check, manifest append
@@ -106,11 +106,14 @@ def _travel(plan: Plan, steps: np.ndarray, nodes: list[int]) -> int:
 
 
 def route_lower_bound_seconds(plan: Plan, settings: list[Setting]) -> float:
-    """Assignment-relaxation lower bound on any route's move seconds (settle included)."""
+    """Lower bound on any route's move seconds (settle included): assignment relaxation plus
+    the Held-Karp bound of its reduced costs (`bounds.additive_bound`), never below the
+    assignment bound alone."""
     if not settings:
         return 0.0
     inst = _instance(plan, settings, "time")
-    motion = assignment_bound(inst.solver) / TIME_UNITS
+    upper = path_cost(inst.solver, nearest_neighbour(inst.solver))  # steers the ascent
+    motion = additive_bound(inst.solver, upper) / TIME_UNITS
     # every distinct position away from home must be moved to (and settled at) at least once
     positions = np.unique(inst.steps[1:], axis=0)
     moving = int(np.count_nonzero(positions.any(axis=1)))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
 
 from rig.plan.models import Plan
 from rig.plan.sample import Setting
-from rig.route.api import TIME_UNITS, default_time_limit, plan_route, route_lower_bound_seconds
+from rig.route.api import TIME_UNITS, plan_route, route_lower_bound_seconds
 from rig.route.cost import cost_matrix, steps_matrix
-from rig.route.solver import extend, iterated_search, ortools_segment, path_cost, solve_path
+from rig.route.ils import iterated_local_search
+from rig.route.solver import extend, nearest_neighbour, ortools_segment, path_cost
 
 KNOBS = ("bass", "middle", "treble", "gain")
 
@@ -39,7 +41,9 @@ def _one(plan: Plan, n: int, time_limit: float | None, seed: int) -> dict:
     t0 = time.perf_counter()
     route = plan_route(plan, settings, time_limit_s=time_limit, seed=seed)
     total_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
     bound = route_lower_bound_seconds(plan, settings)
+    bound_s = time.perf_counter() - t1
     settle = plan.robot.settle_s * n  # every setting is a distinct position here
     motion = {k: round(v - settle, 2) for k, v in [("route", route.move_seconds), *route.baselines.items()]}
     return {
@@ -57,25 +61,32 @@ def _one(plan: Plan, n: int, time_limit: float | None, seed: int) -> dict:
         # settle is the same for every order: gaps on motor time alone are the honest figures
         "motion_only_s": motion,
         "motion_gap_to_lower_bound": round(motion["route"] / (bound - settle) - 1, 4),
+        "motion_route_vs_plan_order": round(motion["route"] / motion["plan_order"], 4),
+        "motion_route_vs_nearest_neighbour": round(motion["route"] / motion["nearest_neighbour"], 4),
+        "lower_bound_s": round(bound_s, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
 
-def best_known(n: int, seconds: float, seed: int = 0) -> dict:
-    """Long run for a best-known route: full layered solve, iterated Or-opt kicks, then OR-Tools
-    guided local search over the whole route; the best of all is kept."""
+def best_known(n: int, seconds: float, seed: int = 0, ortools_share: float = 0.1) -> dict:
+    """Long run for a best-known route of `random_settings(n, seed)`: the iterated local search
+    from nearest neighbour with an unlimited kick budget (kick seed `seed + 1`, so it is not
+    the default solve's trajectory) for (1 - ortools_share) of `seconds`, then OR-Tools guided
+    local search on the whole route for the rest; the better is kept. Motion seconds only."""
     plan = bench_plan()
     c = _motion_matrix(plan, random_settings(n, seed))
     t0 = time.perf_counter()
-    first = solve_path(c, default_time_limit(n), seed).order
-    kicked = iterated_search(c, first, seconds * 0.8, seed)
+    long = iterated_local_search(c, nearest_neighbour(c), 10**12, t0 + seconds * (1 - ortools_share), seed + 1)
     rest = max(1.0, seconds - (time.perf_counter() - t0))
-    gls = ortools_segment(c, 10**9, rest, kicked) or kicked
-    best = min((first, kicked, gls), key=lambda o: path_cost(c, o))
+    gls = ortools_segment(c, 10**9, rest, long.order) or long.order
+    best = min((long.order, gls), key=lambda o: path_cost(c, o))
     return {
         "n": n,
         "seconds": round(time.perf_counter() - t0, 1),
-        "motion_s": {"layered": path_cost(c, first) / TIME_UNITS, "iterated": path_cost(c, kicked) / TIME_UNITS,
-                     "global_gls": path_cost(c, gls) / TIME_UNITS, "best": path_cost(c, best) / TIME_UNITS},
+        "kicks": long.iterations,
+        "motion_s": {"iterated": path_cost(c, long.order) / TIME_UNITS, "global_gls": path_cost(c, gls) / TIME_UNITS,
+                     "best": path_cost(c, best) / TIME_UNITS},
+        "order": best,
     }
 
 

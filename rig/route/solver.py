@@ -3,22 +3,22 @@
 Node layout used throughout: 0 is the homed position (the path's fixed start), 1..n are the
 settings, n+1 is a dummy end reached at zero cost from every node, so the path is open.
 
-Why not one OR-Tools model for everything: measured on this rig's 4-knob instances, the routing
-library's local search on a single 2000-node route evaluates ~50k neighbours/s (each move's
-filters walk the route), so 18 s of guided local search improves nearest neighbour by only
-~0.3 %. The search here is therefore layered, every layer deterministic:
+Pipeline (every stage deterministic for a seed):
   1. nearest neighbour from home (also the baseline the result is never worse than);
-  2. a vectorised Or-opt (move chains of 1-3 takes anywhere, either direction) to a local
-     optimum, which fixes the long jumps nearest neighbour leaves at the end;
-  3. OR-Tools local search on overlapping windows of the route (fixed window ends), each
-     small enough for the routing library to search thoroughly; window offsets depend on the
-     seed. Small instances are one window, i.e. a plain OR-Tools solve.
-Determinism: guided local search only stops at a limit, and its wall-time limit makes the
-result depend on machine load (its solution limit counts only accepted solutions, which are
-too rare to bound work). So by default the windows run OR-Tools greedy descent, which stops
-by itself at a local optimum: same seed, same route, unless the overall time limit cut the
-search short (status "time_limit" says so). `deterministic=False` runs guided local search per
-window under a small wall cap instead.
+  2. iterated local search (`rig.route.ils`): asymmetric 2-opt with prefix sums, or-3opt
+     segment swaps and Or-opt on K-nearest candidate lists to a local optimum, then seeded
+     kicks (local double bridges) for an iteration budget of `ils_iterations(n)` kicks; the
+     wall-clock limit is only a safety cap (status "time_limit" says it cut the search, and
+     then the route may differ between runs);
+  3. optional OR-Tools polish (`ortools_polish=True`): greedy descent on overlapping windows.
+
+Why OR-Tools is no longer the main search, measured on this rig's random 4-knob instances:
+its local search on one 2000-node route evaluates ~50k neighbours/s (each move's filters walk
+the route), so 18 s of guided local search improves nearest neighbour by ~0.3 %, and its
+window polish after the iterated local search found nothing at N = 100, 200 and 2000; at
+N = 100-200 guided local search on the whole problem from cold (2-10 s) ends 1-2 % above the
+iterated local search, and started from its route it finds nothing better. So it is off by
+default and kept for comparison and the "best known" long runs (`rig.route.bench`).
 """
 
 from __future__ import annotations
@@ -29,11 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from rig.route.ils import iterated_local_search
+
 BIG = 10**12  # arcs that must never be used (into home, out of the dummy end)
 WINDOW = 100  # settings per OR-Tools window: searched thoroughly in well under a second
 WINDOW_SOLUTIONS = 400  # solution budget per window
 WINDOW_TIME_S = 0.3  # wall cap per guided-local-search window
 MAX_PASSES = 6  # window passes at most; stops earlier when a pass gains nothing
+ILS_BASE = 2000  # kicks of the iterated local search: ILS_BASE + ILS_PER_SETTING * n
+ILS_PER_SETTING = 10  # N = 2000: 22k kicks, ~10 s of CPU (~0.4 ms a kick); N = 100: 3k
 # Only for cold solves (windows start from the current order). Measured at N=2000, 4 knobs:
 # PATH_CHEAPEST_ARC 1917.6 s of motion vs SAVINGS 2005.9 s, and SAVINGS needs > 1 s to start.
 FIRST_SOLUTION = "PATH_CHEAPEST_ARC"
@@ -76,51 +80,6 @@ def nearest_neighbour(c: np.ndarray) -> list[int]:
         unvisited[here] = False
         order.append(here)
     return order
-
-
-def _best_insertion(c, r, i, length):
-    """Best place (and direction) for chain r[i:i+length]; returns (delta, k, reverse)."""
-    seg = r[i : i + length]
-    p, q, s0, s1 = r[i - 1], r[i + length], seg[0], seg[-1]
-    gain = c[p, s0] + c[s1, q] - c[p, q]
-    inner_fwd = c[seg[:-1], seg[1:]].sum()
-    inner_rev = c[seg[1:], seg[:-1]].sum()
-    a, b = r[:-1], r[1:]  # insert between a[k] and b[k]
-    base = -c[a, b] - gain
-    fwd = base + c[a, s0] + c[s1, b]
-    rev = base + c[a, s1] + c[s0, b] + (inner_rev - inner_fwd)
-    block = slice(i - 1, i + length)  # gaps touching the chain itself
-    fwd[block] = BIG
-    rev[block] = BIG
-    kf, kr = int(np.argmin(fwd)), int(np.argmin(rev))
-    return (int(fwd[kf]), kf, False) if fwd[kf] <= rev[kr] else (int(rev[kr]), kr, True)
-
-
-def _move_chain(r, i, length, k, reverse):
-    seg = r[i : i + length][::-1] if reverse else r[i : i + length]
-    rest = np.concatenate((r[:i], r[i + length :]))
-    at = k + 1 if k < i else k + 1 - length  # gap index in the shortened route
-    return np.concatenate((rest[:at], seg, rest[at:]))
-
-
-def or_opt(c: np.ndarray, order: list[int], deadline: float) -> tuple[list[int], bool]:
-    """First-improvement Or-opt to a local optimum; returns (order, finished before deadline)."""
-    n = c.shape[0] - 2
-    r = np.concatenate(([0], np.asarray(order, dtype=np.int64), [n + 1]))
-    improved = True
-    while improved:
-        improved = False
-        for length in (1, 2, 3):
-            i = 1
-            while i + length <= n + 1:
-                if time.perf_counter() > deadline:
-                    return r[1:-1].tolist(), False
-                delta, k, reverse = _best_insertion(c, r, i, length)
-                if delta < 0:
-                    r = _move_chain(r, i, length, k, reverse)
-                    improved = True
-                i += 1
-    return r[1:-1].tolist(), True
 
 
 def _search_parameters(solutions: int, time_cap_s: float, guided: bool):
@@ -188,30 +147,42 @@ def path_cost_sub(sub: np.ndarray, inner: list[int]) -> int:
     return int(sub[nodes[:-1], nodes[1:]].sum())
 
 
-def solve_path(c: np.ndarray, time_limit_s: float, seed: int = 0, deterministic: bool = True) -> PathResult:
+def ils_iterations(n: int) -> int:
+    """Kick budget of the iterated local search for n settings (the search's work unit)."""
+    return ILS_BASE + ILS_PER_SETTING * n
+
+
+def solve_path(
+    c: np.ndarray,
+    time_limit_s: float,
+    seed: int = 0,
+    deterministic: bool = True,
+    iterations: int | None = None,
+    ortools_polish: bool = False,
+) -> PathResult:
     """Order settings 1..n of an extended matrix (see `extend`) under a wall-time limit.
 
-    deterministic: OR-Tools windows use greedy descent (same result for the same seed whenever
-    the time limit is not reached); False: guided local search, WINDOW_TIME_S per window."""
+    iterations: kicks of the iterated local search (default `ils_iterations(n)`); the route is
+    the same for the same (matrix, seed, iterations) whenever the time limit is not reached.
+    ortools_polish: afterwards OR-Tools on overlapping windows (greedy descent, or guided local
+    search with WINDOW_TIME_S per window when deterministic=False)."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
     n = c.shape[0] - 2
     if n <= 1:
         return PathResult(list(range(1, n + 1)), path_cost(c, range(1, n + 1)), "trivial", "one setting: nothing to order")
     nn = nearest_neighbour(c)
-    best, finished = or_opt(c, nn, deadline)
-    rng = np.random.default_rng(seed)
-    passes = 1 if n <= WINDOW else MAX_PASSES
-    for _ in range(passes):
-        if not finished:
-            break
-        before = path_cost(c, best)
-        offset = 0 if n <= WINDOW else int(rng.integers(0, WINDOW // 2))
-        best, finished = _window_pass(c, best, offset, deadline, not deterministic)
-        if finished:
-            best, finished = or_opt(c, best, deadline)
-        if path_cost(c, best) >= before:
-            break
+    budget = ils_iterations(n) if iterations is None else iterations
+    found = iterated_local_search(c, nn, budget, deadline, seed)
+    best, finished = found.order, found.finished
+    if ortools_polish and finished:
+        rng = np.random.default_rng(seed)
+        for _ in range(1 if n <= WINDOW else MAX_PASSES):
+            before = path_cost(c, best)
+            offset = 0 if n <= WINDOW else int(rng.integers(0, WINDOW // 2))
+            best, finished = _window_pass(c, best, offset, deadline, not deterministic)
+            if not finished or path_cost(c, best) >= before:
+                break
     return _verdict(c, nn, best, finished, time_limit_s)
 
 
@@ -226,25 +197,3 @@ def _verdict(c, nn, best, finished, time_limit_s) -> PathResult:
             "but may differ between runs; give a longer time limit for the full search",
         )
     return PathResult(best, cost, "optimised", "")
-
-
-def double_bridge(order: list[int], rng: np.random.Generator) -> list[int]:
-    """A B C D -> A C B D: a kick local search cannot undo with one move (no reversal)."""
-    cuts = sorted(rng.choice(np.arange(1, len(order)), size=3, replace=False).tolist())
-    a, b, c_ = cuts
-    return order[:a] + order[b:c_] + order[a:b] + order[c_:]
-
-
-def iterated_search(c: np.ndarray, order: list[int], seconds: float, seed: int = 0) -> list[int]:
-    """Long-run improvement (benchmark "best known"): kick + Or-opt, keep the better route."""
-    rng = np.random.default_rng(seed)
-    deadline = time.perf_counter() + seconds
-    best, best_cost = list(order), path_cost(c, order)
-    while time.perf_counter() < deadline and len(best) > 3:
-        cand, done = or_opt(c, double_bridge(best, rng), deadline)
-        cost = path_cost(c, cand)
-        if cost < best_cost:
-            best, best_cost = cand, cost
-        if not done:
-            break
-    return best

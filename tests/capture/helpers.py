@@ -29,16 +29,16 @@ take:
   pre_roll_s: 0.1
   post_roll_s: 0.1
   gain: {{every_s: 0.5}}
-  max_retries: 2
+  max_retries: {retries}
 audio: {{interface: virtual}}
 robot: {{port: sim://native, settle_s: 0.05}}
 train: {{auto: false}}
 """
 
 
-def write_plan(folder: Path, count: int = 4, seconds: float = 1.0, reference_every: int = 0) -> Path:
+def write_plan(folder: Path, count: int = 4, seconds: float = 1.0, reference_every: int = 0, retries: int = 2) -> Path:
     path = folder / "tiny.yaml"
-    path.write_text(TINY_PLAN.format(count=count, seconds=seconds, reference_every=reference_every))
+    path.write_text(TINY_PLAN.format(count=count, seconds=seconds, reference_every=reference_every, retries=retries))
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -142,3 +143,20 @@ def test_ctrl_c_leaves_a_resumable_session(tmp_path, presses):
     final = rig_run(*capture_args(plan, folder))
     assert final.returncode == 0, final.stderr
     assert_complete(folder)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("jackd"), reason="jackd (apt-get install jackd2) is not installed")
+def test_jack_audio_path(tmp_path):
+    """--sim --jack: private jackd (dummy), the device as a JACK client process, PortAudio."""
+    # Without realtime scheduling on shared cores JACK xruns now and then: QC re-records those.
+    plan = write_plan(tmp_path, count=1, seconds=1.0, retries=6)
+    folder = tmp_path / "session"
+    result = rig_run("capture", "--plan", str(plan), "--session", str(folder), "--sim", "--jack", *CAPTURE[1:],
+                     timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_complete(folder)
+    records = read_manifest(folder)
+    latencies = [r["latency_samples"] for r in records]
+    assert len(set(latencies)) == 1, f"JACK latency is fixed, got {latencies}"
+    assert "JACK" in Session.open(folder).info["rig"]["interface"]

@@ -3,14 +3,18 @@ export round trips."""
 
 from __future__ import annotations
 
+import json
 import random
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
 from rig.train.config import load_model_config, named_configs
+from rig.train.export import export_model
 from rig.train.models import build_model, detach_state
+from rig.train.models.s4 import S4D
 
 torch.set_num_threads(1)
 
@@ -160,7 +164,7 @@ def test_trace_matches_eager_at_other_lengths(name):
         torch.testing.assert_close(traced(x2, c2), m(x2, c2), atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("name", ["tcn-tvf-45-s-16", "lstm-c-32"])
+@pytest.mark.parametrize("name", ["tcn-tvf-45-s-16", "lstm-c-32", "s4-tvf-s-16", "s4-f-s-16"])
 def test_onnx_round_trip(name, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
@@ -187,3 +191,31 @@ def test_s4_stream_tables_follow_new_weights():
         m.load_state_dict(other.state_dict())
         y, _ = m.forward_stream(x, c, m.init_state(2))
         torch.testing.assert_close(y, other(x, c), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("length", [1, 63, 64, 65, 1000, 4097])
+def test_s4_scan_path_equals_fft_path(length):
+    """The export-friendly chunked scan (used while exporting to ONNX) gives the FFT path's
+    output, whole-file and from a carried state, at lengths around the 64-sample chunk."""
+    torch.manual_seed(3)
+    s4d = S4D(16, 4).eval()
+    u = torch.tanh(torch.randn(2, 16, length))
+    with torch.no_grad():
+        _, state = s4d(torch.tanh(torch.randn(2, 16, 300)), None, True)
+        want = [s4d(u, None, False), s4d(u, state, True)]
+        s4d.scan = True
+        got = [s4d(u, None, False), s4d(u, state, True)]
+    for (y_got, _), (y_want, _) in zip(got, want):
+        torch.testing.assert_close(y_got, y_want, atol=1e-5, rtol=0)
+    torch.testing.assert_close(got[1][1], want[1][1], atol=0, rtol=0)  # the state update is shared code
+
+
+def test_s4_onnx_export_through_the_exporter(tmp_path):
+    """rig.train.export writes model.onnx for S4 (it used to fall back to TorchScript only)."""
+    pytest.importorskip("onnxruntime")
+    m = make("s4-tvf-s-16")
+    cfg = load_model_config(named_configs()["s4-tvf-s-16"])
+    card = {"config": cfg.model_dump(mode="json"), "knobs": [], "sample_rate": 48000}
+    files = export_model(m, tmp_path, card)
+    result = json.loads(Path(files["card"]).read_text())["export"]["onnx"]
+    assert "error" not in result and result["max_abs_err"] <= 1e-4 and result["dynamic_length"]
