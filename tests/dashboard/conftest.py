@@ -3,11 +3,12 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from .dashboard_fakes import FakeRun, RecordingControl, make_session
 from fastapi.testclient import TestClient
 
 from rig.dashboard import create_app
 from rig.session import Session
+
+from .dashboard_fakes import FakeRun, RecordingControl, make_session
 
 TOKEN = "test-token-123"
 BASE = "http://127.0.0.1:8765"  # the app accepts loopback Host names only

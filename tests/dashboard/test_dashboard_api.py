@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from .conftest import BASE, TOKEN
-from .dashboard_fakes import FakeRun, make_session
 from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -14,6 +12,9 @@ from starlette.websockets import WebSocketDisconnect
 from rig.dashboard import create_app
 from rig.dashboard.security import take_path
 from rig.session import EVENTS_FILE, MANIFEST_FILE
+
+from .conftest import BASE, TOKEN
+from .dashboard_fakes import FakeRun, make_session
 
 WS = BASE.replace("http", "ws")  # TestClient's own default host is not a loopback name
 

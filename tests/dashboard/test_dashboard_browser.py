@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from .conftest import TOKEN
-from .dashboard_fakes import FakeRun, RecordingControl, make_session
 
 from rig.dashboard import create_app, serve_in_thread
+
+from .conftest import TOKEN
+from .dashboard_fakes import FakeRun, RecordingControl, make_session
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

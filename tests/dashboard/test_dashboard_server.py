@@ -11,12 +11,13 @@ import time
 
 import httpx
 import pytest
-from .conftest import TOKEN
-from .dashboard_fakes import ROOT, RecordingControl
 from websockets.sync.client import connect
 
 from rig.dashboard import create_app, serve_in_thread, start_dashboard
 from rig.errors import UserError
+
+from .conftest import TOKEN
+from .dashboard_fakes import ROOT, RecordingControl
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from .sim_helpers import FS
 
 from rig.sim import make_device
 from rig.sim.response import frequency_response, lockin, sine, thd
+
+from .sim_helpers import FS
 
 BASE = {"bass": 5, "middle": 5, "treble": 5, "gain": 2, "presence": 5, "volume": 5}
 BANDS = [80.0, 200.0, 700.0, 2000.0, 5000.0]

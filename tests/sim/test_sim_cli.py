@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from .sim_helpers import FS, program
 
 from rig.cli.main import main
 from rig.sim import make_device
+
+from .sim_helpers import FS, program
 
 
 def test_response_writes_pngs(tmp_path):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from .sim_helpers import FS, program
 
 from rig.audio.device import BlockDevice
 from rig.sim import KnobFollower, make_device, shaft_knob_source
+
+from .sim_helpers import FS, program
 
 KNOB_SETS = {"amp": {"gain": 8, "bass": 3, "treble": 7}, "fuzz": {"fuzz": 7}}
 CHANGES = {"amp": {"gain": 2, "middle": 9, "presence": 1}, "fuzz": {"fuzz": 2, "volume": 3}}
