@@ -3,7 +3,7 @@
 #define RIG_CONFIG_H
 
 #define FW_NAME "rig-fw"
-#define FW_VERSION "1.0"
+#define FW_VERSION "2.0" /* 2.x: CRC-16 line checks (1.x had CRC-8) */
 #define AXES 4
 
 /* Step tick: one timer interrupt per tick. A STEP pulse is raised in one tick and lowered at

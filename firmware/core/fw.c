@@ -1,6 +1,6 @@
 #include "fw.h"
 #include "config.h"
-#include "crc8.h"
+#include "crc16.h"
 #include "hal.h"
 #include "motion.h"
 
@@ -39,7 +39,7 @@ static int32_t ax_final[AXES];
 #define ENDSTOP_TOL 16 /* an endstop seen farther than this from zero during a move = limit hit */
 
 /* ---------------- small string builder (no printf: saves flash on the AVR) ---------------- */
-static void put_c(out_t *o, char c) { if (o->n < OUT_MAX - 5) o->b[o->n++] = c; }
+static void put_c(out_t *o, char c) { if (o->n < OUT_MAX - 6) o->b[o->n++] = c; } /* room for "*HHHH\n" */
 static void put_s(out_t *o, const char *s) { /* s lives in flash on the AVR */
     for (char c; (c = (char)FCHAR(s)) != 0; s++) put_c(o, c);
 }
@@ -56,11 +56,10 @@ static void put_seq(out_t *o, int32_t seq) {
     if (seq < 0) put_c(o, '?'); else put_i(o, seq);
 }
 static const char HEX[] = "0123456789ABCDEF";
-static void send(out_t *o) { /* append "*HH\n" and transmit */
-    uint8_t c = crc8(o->b, o->n);
+static void send(out_t *o) { /* append "*HHHH\n" and transmit */
+    uint16_t c = crc16(o->b, o->n);
     o->b[o->n++] = '*';
-    o->b[o->n++] = HEX[c >> 4];
-    o->b[o->n++] = HEX[c & 15];
+    for (int8_t sh = 12; sh >= 0; sh -= 4) o->b[o->n++] = HEX[(c >> sh) & 15];
     o->b[o->n++] = '\n';
     hal_uart_write(o->b, o->n);
 }
@@ -413,6 +412,9 @@ static void cmd_config(uint16_t seq) {
     put_seq(&rep, seq);
     put_s(&rep, FSTR(" axis="));
     put_i(&rep, ax);
+    /* a write is acknowledged in a short line: on a noisy link every byte of a reply is a
+     * chance to lose it, and the request's own CRC already vouches for the values */
+    if (ntok > 2) return;
     put_s(&rep, FSTR(" speed="));
     put_i(&rep, c.speed);
     put_s(&rep, FSTR(" accel="));
@@ -427,11 +429,16 @@ static void cmd_config(uint16_t seq) {
 }
 
 static void handle_line(uint8_t n) {
-    /* checksum: "...*HH" over everything before '*' */
-    if (n < 4 || line[n - 3] != '*') return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
-    int8_t h1 = hexval(line[n - 2]), h2 = hexval(line[n - 1]);
-    if (h1 < 0 || h2 < 0 || crc8(line, n - 3) != (uint8_t)(h1 << 4 | h2)) return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
-    line[n - 3] = 0;
+    /* checksum: "...*HHHH" over everything before '*' */
+    if (n < 6 || line[n - 5] != '*') return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
+    uint16_t want = 0;
+    for (uint8_t k = n - 4; k < n; k++) {
+        int8_t h = hexval(line[k]);
+        if (h < 0) return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
+        want = (uint16_t)(want << 4 | (uint8_t)h);
+    }
+    if (crc16(line, n - 5) != want) return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
+    line[n - 5] = 0;
 
     ntok = 0;
     for (char *p = line; *p && ntok < MAXTOK;) {

@@ -59,6 +59,7 @@ static void flush_out(int fd) {
 int main(int argc, char **argv) {
     char name[128];
     vm_parse(argc, argv);
+    vm_watch_parent();
     if (vm_opt.timescale <= 0) vm_opt.timescale = 1;
     vm_init();
     int fd = vm_open_pty(name, sizeof name);

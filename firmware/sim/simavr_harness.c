@@ -113,6 +113,7 @@ static void set_inputs(void) {
 
 int main(int argc, char **argv) {
     vm_parse(argc, argv);
+    vm_watch_parent();
     if (!vm_opt.elf) { fprintf(stderr, "--elf build/rig-fw.elf is required\n"); return 2; }
     elf_firmware_t f;
     memset(&f, 0, sizeof f);

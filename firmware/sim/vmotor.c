@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "vmotor.h"
 #include <fcntl.h>
+#include <libgen.h>
 #include <math.h>
+#include <pthread.h>
 #include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,4 +154,38 @@ int vm_open_pty(char *name, int len) {
      * host has the port closed (between driver sessions) */
     fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
     return master;
+}
+
+static pid_t parent_pid;
+
+static void *watch_parent(void *arg) {
+    (void)arg;
+    for (;;) {
+        if (getppid() != parent_pid) {
+            /* the launcher is gone and cannot clean up: remove what it would have removed */
+            if (vm_opt.shaft_file) {
+                char dir[4096];
+                snprintf(dir, sizeof dir, "%s", vm_opt.shaft_file);
+                unlink(vm_opt.shaft_file);
+                char *d = dirname(dir);
+                if (!strncmp(basename(d), "rig-sim-", 8)) rmdir(d); /* only the launcher's temp dir */
+            }
+            _exit(0);
+        }
+        usleep(100 * 1000);
+    }
+    return NULL;
+}
+
+void vm_watch_parent(void) {
+    const char *env = getenv("RIG_SIM_PARENT");
+    parent_pid = env && *env ? (pid_t)atol(env) : getppid();
+    if (getppid() != parent_pid) _exit(0); /* died before we got here */
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&at, 64 * 1024);
+    if (pthread_create(&t, &at, watch_parent, NULL) != 0) perror("pthread_create");
+    pthread_attr_destroy(&at);
 }

@@ -32,5 +32,10 @@ int vm_filter_byte(uint8_t *c);    /* fault injection: 0 = drop the byte */
 int vm_reset_due(void);            /* one-shot: the --reset-after-steps point was passed */
 uint32_t vm_rand(void);
 int vm_open_pty(char *name, int len);  /* raw pty; returns the master fd */
+/* Exit when the launching process dies (even by SIGKILL), so simulators never pile up as
+ * orphans: a thread polls getppid() against $RIG_SIM_PARENT (else the parent at start) and
+ * removes the shaft file on the way out. Polling, not PR_SET_PDEATHSIG: that signal fires
+ * when the launching *thread* ends, which would kill a simulator opened from a worker. */
+void vm_watch_parent(void);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../core/config.h"
-#include "../core/crc8.h"
+#include "../core/crc16.h"
 #include "../core/fw.h"
 #include "../core/hal.h"
 #include "../core/motion.h"
@@ -39,7 +39,7 @@ static void feed(const char *s) { while (*s) fw_rx_byte((uint8_t)*s++); }
 /* Send "body*HH\n" and return everything the firmware wrote in answer. */
 static const char *req(const char *body) {
     char buf[256];
-    snprintf(buf, sizeof buf, "%s*%02X\n", body, crc8(body, (uint8_t)strlen(body)));
+    snprintf(buf, sizeof buf, "%s*%04X\n", body, crc16(body, (uint8_t)strlen(body)));
     since_mark();
     feed(buf);
     fw_poll();
@@ -75,9 +75,9 @@ static int all_lines_valid(void) {
         char *e = strchr(p, '\n');
         if (!e) return 0;
         size_t n = (size_t)(e - p);
-        if (n < 4 || p[n - 3] != '*') return 0;
+        if (n < 6 || p[n - 5] != '*') return 0;
         unsigned v;
-        if (sscanf(p + n - 2, "%2X", &v) != 1 || crc8(p, (uint8_t)(n - 3)) != v) return 0;
+        if (sscanf(p + n - 4, "%4X", &v) != 1 || crc16(p, (uint8_t)(n - 5)) != v) return 0;
         p = e + 1;
     }
     return 1;
@@ -104,15 +104,15 @@ static void home_all(void) {
 
 static void test_banner_and_hello(void) {
     boot();
-    CHECK(strncmp(out, "rig-fw 1.0 axes=4 reset=power homed=0*", 38) == 0, "banner: %s", out);
+    CHECK(strncmp(out, "rig-fw 2.0 axes=4 reset=power homed=0*", 38) == 0, "banner: %s", out);
     const char *r = req("N1 HELLO");
-    CHECK(strstr(r, "ok N1 rig-fw 1.0 axes=4") != NULL, "hello: %s", r);
+    CHECK(strstr(r, "ok N1 rig-fw 2.0 axes=4") != NULL, "hello: %s", r);
 }
 
 static void test_bad_checksum(void) {
     boot();
     since_mark();
-    feed("N1 HELLO*00\n");
+    feed("N1 HELLO*0000\n");
     fw_poll();
     const char *r = since_mark();
     CHECK(strncmp(r, "err N? 1 checksum", 17) == 0, "wrong crc: %s", r);
@@ -120,13 +120,13 @@ static void test_bad_checksum(void) {
     fw_poll();
     r = since_mark();
     CHECK(strncmp(r, "err N? 1 checksum", 17) == 0, "missing crc: %s", r);
-    feed("N3 HELLO*G1\n");
+    feed("N3 HELLO*G100\n");
     fw_poll();
     r = since_mark();
     CHECK(strncmp(r, "err N? 1 checksum", 17) == 0, "bad hex: %s", r);
     /* lower-case hex is accepted */
     char b[40];
-    snprintf(b, sizeof b, "N4 HELLO*%02x\n", crc8("N4 HELLO", 8));
+    snprintf(b, sizeof b, "N4 HELLO*%04x\n", crc16("N4 HELLO", 8));
     feed(b);
     fw_poll();
     r = since_mark();
@@ -349,6 +349,69 @@ static void test_reset_command(void) {
     CHECK(resets == before + 1, "hal_reset called");
 }
 
+/* Two flipped bits 127 bits apart passed the old CRC-8; a line noisy enough to lose one byte
+ * in a hundred meets that about once in a thousand lines. CRC-16 must refuse every 1-, 2-
+ * and 3-bit corruption of a request, and such a line must never act. */
+static void test_crc16_catches_bit_errors(void) {
+    const char *body = "N77 CONFIG 0 speed=4000 accel=20000 travel=1333";
+    char good[128];
+    int n = snprintf(good, sizeof good, "%s*%04X", body, crc16(body, (uint8_t)strlen(body)));
+    int nbits = n * 8, accepted = 0, tried = 0;
+    const char *r;
+    boot();
+    for (int i = 0; i < nbits; i++) {
+        for (int j = i; j < nbits; j++) {
+            /* every single flip, every pair within 300 bits (CRC-8's blind spots were 127 and
+             * 254 apart), and a sample of triples */
+            if (j - i > 300) break;
+            for (int k = j; k < nbits; k += (k == j ? 1 : 97)) {
+                if (k != j && (i + j) % 13) break;
+                char bad[128];
+                memcpy(bad, good, (size_t)n);
+                bad[i / 8] ^= (char)(1 << (i % 8));
+                if (j != i) bad[j / 8] ^= (char)(1 << (j % 8));
+                if (k != j) bad[k / 8] ^= (char)(1 << (k % 8));
+                bad[n] = '\n';
+                out_n = out_mark = 0; /* thousands of replies: keep the capture buffer small */
+                out[0] = 0;
+                fw_rx_byte('\n');
+                for (int b = 0; b <= n; b++) fw_rx_byte((uint8_t)bad[b]);
+                fw_poll();
+                /* a flipped case bit in a hex letter of the checksum leaves the request
+                 * intact (either case is accepted): only a changed body must be refused */
+                int body_bits = (int)strlen(body) * 8;
+                if (i >= body_bits && j >= body_bits && k >= body_bits) { since_mark(); continue; }
+                tried++;
+                if (strstr(since_mark(), "ok N")) accepted++;
+            }
+        }
+    }
+    CHECK(accepted == 0, "%d of %d corrupted lines accepted", accepted, tried);
+    CHECK(tried > 20000, "only %d corruptions tried", tried);
+    /* lower-case hex letters (a flipped case bit in the checksum itself) still check out */
+    char lc[128];
+    snprintf(lc, sizeof lc, "N79 HELLO*%04x\n", crc16("N79 HELLO", 9));
+    since_mark();
+    feed(lc);
+    fw_poll();
+    r = since_mark();
+    CHECK(strncmp(r, "ok N79", 6) == 0, "lower-case checksum: %s", r);
+}
+
+/* A CONFIG that sets values answers in a short line (fewer bytes to lose on a noisy link);
+ * a CONFIG without values reads them all back. */
+static void test_config_replies(void) {
+    boot();
+    const char *r = req("N7 CONFIG 1 speed=3000 accel=9000 travel=1200 backlash=4 home=hardstop hspeed=500");
+    CHECK(strncmp(r, "ok N7 axis=1*", 13) == 0 && strlen(r) == 18, "short write reply: %s", r);
+    r = req("N8 CONFIG 1");
+    CHECK(strstr(r, "ok N8 axis=1 speed=3000 accel=9000 travel=1200 backlash=4 home=hardstop hspeed=500*"), "read back: %s", r);
+    r = req("N9 CONFIG 3 speed=8000 accel=30000 travel=60000 backlash=2000 home=endstop hspeed=8000");
+    CHECK(strncmp(r, "ok N9 axis=3*", 13) == 0, "longest write: %s", r);
+    r = req("N10 CONFIG 3");
+    CHECK(strstr(r, "ok N10 axis=3 speed=8000 accel=30000 travel=60000 backlash=2000 home=endstop hspeed=8000*"), "longest read-back fits: %s", r);
+}
+
 int main(void) {
     struct { const char *name; void (*fn)(void); } tests[] = {
         {"banner_and_hello", test_banner_and_hello},
@@ -363,6 +426,8 @@ int main(void) {
         {"backlash", test_backlash},
         {"endstop_homing", test_endstop_homing},
         {"reset_command", test_reset_command},
+        {"crc16_catches_bit_errors", test_crc16_catches_bit_errors},
+        {"config_replies", test_config_replies},
     };
     int nt = (int)(sizeof tests / sizeof tests[0]), bad = 0;
     for (int i = 0; i < nt; i++) {

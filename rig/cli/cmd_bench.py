@@ -4,14 +4,44 @@ from __future__ import annotations
 
 import json
 
-BENCHES = {
-    "route": ("rig.route.bench", "bench_route"),
-    "align": ("rig.audio.bench", "bench_align"),
-    "sim": ("rig.sim.bench", "bench_sim"),
-    "capture": ("rig.capture.bench", "bench_capture"),
-    "train": ("rig.train.bench", "bench_train"),
-    "infer": ("rig.train.bench", "bench_infer"),
-}
+
+def _route(args):
+    from rig.route.bench import bench_route
+
+    return bench_route(sizes=(50, 100) if args.quick else (100, 500, 1000, 2000))
+
+
+def _align(args):
+    from rig.audio.bench import bench_align
+
+    return bench_align(quick=args.quick)
+
+
+def _sim(args):
+    from rig.sim.bench import bench_all
+
+    return {"devices": bench_all(seconds=2.0 if args.quick else 10.0)}
+
+
+def _capture(args):
+    from rig.capture.bench import bench_capture
+
+    return bench_capture(plan=args.plan, quick=args.quick)
+
+
+def _train(args):
+    from rig.train.bench import bench_train
+
+    return bench_train(args)
+
+
+def _infer(args):
+    from rig.train.bench import bench_infer
+
+    return bench_infer(args)
+
+
+BENCHES = {"route": _route, "align": _align, "sim": _sim, "capture": _capture, "train": _train, "infer": _infer}
 
 
 def register(sub) -> None:
@@ -23,20 +53,8 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _arguments(args) -> dict:
-    """Each benchmark's own keyword arguments from the shared flags."""
-    if args.part == "route":
-        return {"sizes": (50, 100) if args.quick else (100, 500, 1000, 2000)}
-    return {"quick": args.quick} | ({"plan": args.plan} if args.plan else {})
-
-
 def run(args) -> int:
-    import importlib
-
-    module, name = BENCHES[args.part]
-    bench = getattr(importlib.import_module(module), name)
-    result = bench(**_arguments(args))
-    text = json.dumps(result, indent=2, default=str)
+    text = json.dumps(BENCHES[args.part](args), indent=2, default=str)
     print(text)
     if args.out:
         with open(args.out, "w") as f:

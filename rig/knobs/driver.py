@@ -20,8 +20,27 @@ from rig.knobs.simulator import Simulator, parse_url
 
 BAUD = 115200
 REPLY_TIMEOUT = 0.15  # a reply takes < 10 ms at 115200; resending is harmless (cached reply)
-MAX_SENDS = 12  # 1 % byte errors spoil ~30 % of round trips; 12 tries leave ~1e-6
+QUICK_RESEND = 0.03  # after a damaged line (most likely our reply): resend this soon
+SILENCE_S = 3.0  # not one byte back for this long, through several resends: the robot is gone
+# How many sends a request may take. A round trip survives a noisy line only if every byte
+# of the request and of the reply does, so the budget grows with the line: sized for 2 %
+# damaged bytes (twice what the rig must stand) and a miss rate of 1e-9 per request. While
+# the robot is silent, SILENCE_S ends the tries much sooner.
+DESIGN_NOISE = 0.02
+REPLY_BYTES = 64  # a typical reply incl. checksum (STATUS ~62; the longest is 100)
+MISS_RATE = 1e-9
+MIN_SENDS = 12
 MAX_RECOVERIES = 3
+
+
+def sends_for(nbytes: int, noise: float = DESIGN_NOISE) -> int:
+    """Sends that make a request of nbytes fail with MISS_RATE at `noise` per byte."""
+    ok = (1.0 - noise) ** (nbytes + 1 + REPLY_BYTES)
+    return max(MIN_SENDS, math.ceil(math.log(MISS_RATE) / math.log1p(-ok)))
+
+
+class NoAnswer(UserError):
+    """No valid reply to a request within its send budget."""
 
 
 class ResetDetected(Exception):
@@ -77,6 +96,8 @@ def trapezoid_time(steps: int, speed: float, accel: float) -> float:
 class Link:
     """Request/reply over the serial line with sequence numbers, checksums and resends."""
 
+    BAD = P.Line("bad", None)  # read_line(stop_on_bad=True): a damaged line arrived
+
     def __init__(self, ser: serial.Serial):
         self.ser = ser
         self.seq = random.randint(1, 60000)  # a fresh start never repeats the firmware's cached seq
@@ -84,13 +105,16 @@ class Link:
         self.events: list[P.Line] = []  # async reports not consumed yet
         self.resends = 0
         self.bad_lines = 0
+        self.legacy_lines = 0  # valid lines of protocol 1.x (CRC-8): old firmware
+        self.last_rx = time.monotonic()  # when the last byte (valid or not) arrived
 
     def next_seq(self) -> int:
         self.seq = self.seq % 65535 + 1
         return self.seq
 
-    def read_line(self, deadline: float) -> P.Line | None:
-        """Next valid line before the deadline; damaged lines are counted and skipped."""
+    def read_line(self, deadline: float, stop_on_bad: bool = False) -> P.Line | None:
+        """Next valid line before the deadline; damaged lines are counted and skipped (or,
+        with stop_on_bad, reported as Link.BAD)."""
         while True:
             nl = self._buf.find(b"\n")
             if nl >= 0:
@@ -99,6 +123,10 @@ class Link:
                 if line is None:
                     if raw.strip():
                         self.bad_lines += 1
+                        if P.is_legacy(raw):
+                            self.legacy_lines += 1
+                        if stop_on_bad:
+                            return self.BAD
                     continue
                 if line.kind == "banner":
                     raise ResetDetected(" ".join(line.words))
@@ -109,40 +137,52 @@ class Link:
             self.ser.timeout = min(left, 0.05)
             chunk = self.ser.read(max(1, self.ser.in_waiting))
             if chunk:
+                self.last_rx = time.monotonic()
                 self._buf += chunk
                 if len(self._buf) > 4096:  # garbage without newlines: keep the tail only
                     self._buf = self._buf[-512:]
 
     def request(self, command: str, timeout: float = REPLY_TIMEOUT) -> P.Line:
-        """Send once, resend the SAME sequence number on silence or a damaged line."""
+        """Send once, resend the SAME sequence number on silence or a damaged line: the
+        firmware answers a repeat from its cache without acting twice."""
         seq = self.next_seq()
         data = P.frame(seq, command)
-        for attempt in range(MAX_SENDS):
+        budget = sends_for(len(data))
+        first = time.monotonic()
+        for attempt in range(budget):
             if attempt:
                 self.resends += 1
             # a leading newline ends any garbage the firmware may hold in its line buffer
             self.ser.write(b"\n" + data)
             deadline = time.monotonic() + timeout
             while True:
-                bad = self.bad_lines
-                line = self.read_line(deadline)
+                line = self.read_line(deadline, stop_on_bad=True)
                 if line is None:
-                    break  # silence: resend
-                if self.bad_lines != bad and line.seq != seq:
-                    break  # a damaged line was probably our reply: resend now, not after the timeout
+                    break  # silence, or a damaged reply and nothing since: resend
+                if line is self.BAD:
+                    # most likely our reply: resend soon, but first take whatever follows
+                    deadline = min(deadline, time.monotonic() + QUICK_RESEND)
+                    continue
                 if line.kind in ("ok", "err") and line.seq == seq:
                     if line.kind == "err":
                         code = int(line.words[0]) if line.words and line.words[0].isdigit() else 0
                         raise FirmwareError(code, " ".join(line.words[1:]), seq)
                     return line
                 if line.kind == "err" and line.seq is None:
-                    break  # our line arrived damaged: resend at once
+                    break  # our line (or a fragment of it) arrived damaged: resend at once
                 if line.kind not in ("ok", "err"):
-                    self.events.append(line)
-                # else: a late reply to an earlier request; ignore
-        raise UserError(
-            f"the robot on {self.ser.port} stopped answering ({MAX_SENDS} tries of '{command}'); "
-            "check the cable and power, then retry"
+                    self.events.append(line)  # an async report: keep it for its waiter
+                # else: a late reply to an earlier request (an older number): ignore
+            if self.legacy_lines >= 2:
+                raise UserError(
+                    f"the robot on {self.ser.port} runs rig-fw 1.x (CRC-8 lines); this rig needs "
+                    f"{P.FW_MAJOR}.x: flash it with make -C firmware flash PORT={self.ser.port}"
+                )
+            if time.monotonic() - max(self.last_rx, first) > SILENCE_S:
+                break  # noise keeps bytes coming; a robot that is gone sends none
+        raise NoAnswer(
+            f"the robot on {self.ser.port} stopped answering ({attempt + 1} tries of '{command}' "
+            f"in {time.monotonic() - first:.1f} s); check the cable and power, then retry"
         )
 
     def take_event(self, seq: int) -> P.Line | None:
@@ -201,13 +241,18 @@ class KnobController:
         a few seconds for its bootloader."""
         deadline = time.monotonic() + 5.0
         last = ""
+        hellos = 0
         while time.monotonic() < deadline:
             try:
                 reply = self.link.request("HELLO")
-                break
+                hellos += 1
+                if reply.words[:1] == [P.FW_NAME] or hellos > 1:
+                    break
+                # 1 in 65535: our random first number equals the firmware's last one from a
+                # previous session, and the answer is that request's cached reply: ask again
             except ResetDetected as exc:
                 last = str(exc)
-            except UserError:
+            except NoAnswer:
                 raise UserError(
                     f"no rig-fw firmware answers on {self.link.ser.port}; flash it with "
                     f"make -C firmware flash PORT={self.link.ser.port}, or check the port; {_ports_hint()}"
@@ -235,10 +280,10 @@ class KnobController:
         # homing runs slower: it ends by pushing against the pot's stop
         hspeed = max(1, min(speed, 2000, round(speed / 2)))
         for k in self.knobs.values():
-            self._call(
-                f"CONFIG {k.axis} speed={speed} accel={accel} travel={r.travel_steps(k)} "
-                f"backlash={r.backlash} home={r.homing} hspeed={hspeed}"
-            )
+            # two short lines rather than one long one: on a noisy link the chance that a
+            # round trip arrives intact falls with every byte
+            self._call(f"CONFIG {k.axis} speed={speed} accel={accel} hspeed={hspeed}")
+            self._call(f"CONFIG {k.axis} travel={r.travel_steps(k)} backlash={r.backlash} home={r.homing}")
         self._speed, self._accel, self._hspeed = speed, accel, hspeed
 
     # ---------------------------------------------------------------- plumbing
@@ -257,11 +302,16 @@ class KnobController:
 
     def _wait_done(self, seq: int, expected: float) -> list[int] | None:
         """Wait for the job's !done; poll STATUS once it is late (the report may be lost to
-        line noise). Gives up at 1.5x the predicted time plus a margin."""
-        timeout = 1.5 * expected + 1.5
-        deadline = time.monotonic() + timeout
-        # a fast-forwarded simulator finishes sooner: ask early, but keep the deadline generous
-        next_poll = time.monotonic() + expected / self.time_scale + 0.15
+        line noise). `expected` is the predicted job time in the robot's own (virtual)
+        seconds. The job may run past 2x that plus a margin only while it is still making
+        progress (a host or simulator starved of CPU is slow, not stuck), and never past
+        5x plus a larger margin."""
+        start = time.monotonic()
+        soft = start + 2.0 * expected + 3.0
+        hard = start + 5.0 * expected + 15.0
+        # a fast-forwarded simulator finishes sooner: ask early, but keep the deadlines
+        next_poll = start + expected / self.time_scale + 0.15
+        last_pos: list[int] | None = None
         while True:
             ev = self.link.take_event(seq)
             if ev is not None:
@@ -278,11 +328,13 @@ class KnobController:
                 if st.state == "idle":
                     ev = self.link.take_event(seq)
                     return self._check_event(ev) if ev is not None else st.pos
-                if now > deadline:
+                now = time.monotonic()
+                if now > hard or (now > soft and st.pos == last_pos):
                     raise UserError(
-                        f"the robot did not finish within {timeout:.1f} s (state {st.state}); "
-                        "check for a jammed knob or lower robot.max_speed"
+                        f"the robot did not finish within {now - start:.1f} s (predicted {expected:.1f} s, "
+                        f"state {st.state}); check for a jammed knob or lower robot.max_speed"
                     )
+                last_pos = st.pos
                 next_poll = now + 0.25
             line = self.link.read_line(min(next_poll, time.monotonic() + 0.1))
             if line is not None and line.kind not in ("ok", "err"):

@@ -111,8 +111,18 @@ class Simulator:
         return cmd
 
     def start(self, timeout: float = 15.0) -> "Simulator":
+        # RIG_SIM_PARENT: the simulator exits by itself if this process dies, even by SIGKILL
+        # (it polls getppid()), so no orphan outlives a killed capture. Its own session: a
+        # Ctrl-C at the terminal reaches only us, and we still need the robot to park.
+        env = {**os.environ, "RIG_SIM_PARENT": str(os.getpid())}
         self.proc = subprocess.Popen(
-            self.command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            self.command(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env=env,
+            start_new_session=True,
         )
         # one reader thread for the process's whole life: it finds the pty line and then
         # keeps draining, so the simulator never blocks on a full pipe

@@ -23,7 +23,8 @@ def write_report(trainer, test: dict | None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     lines = [f"## {trainer.cfg.name}", "",
              f"{trainer.model.n_params()} parameters, receptive field {int(trainer.model.receptive_field)} samples; "
-             f"{trainer.state.epoch} epochs of {trainer.opts.epoch_segments} segments, "
+             f"{trainer.state.epoch} epochs of {trainer.steps_per_epoch} steps "
+             f"({trainer.opts.batch_size} x {trainer.segment / trainer.pool.sample_rate:g} s segments), "
              f"best epoch {trainer.state.best_epoch}, stopped by {trainer.state.stop_reason or 'n/a'}; "
              f"{trainer.pool.takes_used} train/val takes, {trainer.state.recoveries} divergence recoveries.", ""]
     if trainer.state.history:

@@ -214,7 +214,7 @@ def test_missing_and_busy_ports():
 
 
 def test_wrong_firmware_version():
-    """A device that answers HELLO as rig-fw 2.0: the driver must refuse it."""
+    """A device that answers HELLO as rig-fw 3.0: the driver must refuse it."""
     master, slave = os.openpty()
     path = os.ttyname(slave)
     stop = threading.Event()
@@ -230,12 +230,12 @@ def test_wrong_firmware_version():
                 raw, buf = buf.split(b"\n", 1)
                 if raw.startswith(b"N"):
                     seq = raw.split()[0].decode()
-                    body = f"ok {seq} rig-fw 2.0 axes=4".encode()
-                    os.write(master, body + b"*%02X\n" % P.crc8(body))
+                    body = f"ok {seq} rig-fw 3.0 axes=4".encode()
+                    os.write(master, body + b"*%04X\n" % P.crc16(body))
 
     threading.Thread(target=fake_device, daemon=True).start()
     try:
-        with pytest.raises(UserError, match="firmware is 2.0"):
+        with pytest.raises(UserError, match="firmware is 3.0"):
             KnobController.open(make_plan(path))
     finally:
         stop.set()

@@ -39,7 +39,7 @@ def write_config(folder: Path, cfg: ModelConfig) -> Path:
 
 
 def quick_options(**kw) -> TrainOptions:
-    base = dict(batch_size=4, epoch_segments=8, max_epochs=3, progress=False, val_segments=8)
+    base = dict(batch_size=4, epoch_segments=8, epoch_steps=1, max_epochs=3, progress=False, val_segments=8)
     return TrainOptions(**{**base, **kw})
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from .conftest import events, tiny_config, write_config
-
 from rig.cli.main import main
 from rig.session import EventLog
+
+from .conftest import events, tiny_config, write_config
 
 
 def test_train_follow_on_a_finished_capture_then_render_and_export(session, tmp_path, capsys):

@@ -12,12 +12,13 @@ import onnxruntime as ort
 import pytest
 import soundfile as sf
 import torch
-from .conftest import tiny_config
 
 from rig.cli.main import main
 from rig.train.export import export_model
 from rig.train.models import build_model
 from rig.train.render import Loaded, controls, load_model, parse_settings, render
+
+from .conftest import tiny_config
 
 KNOBS = [{"name": "gain", "min": 0.0, "max": 10.0}, {"name": "tone", "min": 0.0, "max": 10.0}]
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 import time
 
-from .conftest import events, quick_options, tiny_config
-
 from rig.session import EventLog, Session
 from rig.train.follow import CaptureFollower
 from rig.train.testing import commit_take, make_session, synthetic_plan
 from rig.train.trainer import Trainer
+
+from .conftest import events, quick_options, tiny_config
 
 
 def _capture(session: Session, settings, delay: float, end: str = "finished") -> None:

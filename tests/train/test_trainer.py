@@ -7,12 +7,13 @@ import math
 
 import pytest
 import torch
-from .conftest import events, quick_options, tiny_config
 
 from rig.errors import UserError
 from rig.session import read_manifest
 from rig.train import checkpoint
 from rig.train.trainer import Trainer
+
+from .conftest import events, quick_options, tiny_config
 
 
 def test_tiny_end_to_end_never_trains_on_test_settings(session):
