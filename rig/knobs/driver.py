@@ -20,7 +20,7 @@ from rig.knobs.simulator import Simulator, parse_url
 
 BAUD = 115200
 REPLY_TIMEOUT = 0.15  # a reply takes < 10 ms at 115200; resending is harmless (cached reply)
-QUICK_RESEND = 0.03  # after a damaged line (most likely our reply): resend this soon
+QUICK_RESEND = 0.01  # after a damaged line (most likely our reply): resend this soon
 SILENCE_S = 3.0  # not one byte back for this long, through several resends: the robot is gone
 # How many sends a request may take. A round trip survives a noisy line only if every byte
 # of the request and of the reply does, so the budget grows with the line: sized for 2 %
@@ -435,7 +435,8 @@ class KnobController:
                 ) from None
             if exc.code == P.E_BUSY:
                 self._call("STOP")
-                self._wait_idle(5.0)
+                # braking from full speed takes speed/accel (virtual) seconds: allow plenty
+                self._wait_idle(3.0 * self._speed / self._accel + 5.0)
                 raise ResetDetected("robot was busy") from None  # redo from a known state
             raise UserError(f"the robot refused {cmd}: {exc.text}") from None
         self._pos = None  # unknown until confirmed

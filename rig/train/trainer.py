@@ -208,7 +208,13 @@ class Trainer:
         """Mean training loss, or None as soon as a step gives a non-finite loss."""
         self.model.train()
         losses = []
-        for _ in range(self.steps_per_epoch):
+        # After the capture the budget may run out mid-epoch (an epoch is long on a busy CPU):
+        # stop there, validate, and let _should_stop end the run.
+        left = self.budget_s - self.state.budget_used_s if self.follower.ended else math.inf
+        deadline = time.monotonic() + left
+        for i in range(self.steps_per_epoch):
+            if i and time.monotonic() >= deadline:
+                break
             batch = self.sampler.batch(self.pool.train, self.opts.batch_size)
             self._audit("train", batch.take_ids)
             loss = self._step(batch)

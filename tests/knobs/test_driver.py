@@ -24,6 +24,12 @@ KINDS = [
 ]
 
 
+def slow(kind: str) -> float:
+    """Timescale for tests that must act in the middle of a move: slow enough that a loaded
+    machine still catches it moving (sim://avr: real time, as it always runs in the tests)."""
+    return 2 if kind == "native" else 1
+
+
 def make_plan(port: str, **robot) -> Plan:
     return Plan.model_validate(
         {
@@ -53,6 +59,28 @@ def assert_shafts_at(plan: Plan, reader: ShaftReader, values: dict[str, float]) 
             assert actual[k.axis] == plan.robot.steps_for(k, values[k.name]), (k.name, values, actual)
 
 
+def wait_for(cond, timeout: float, what: str) -> None:
+    """Polls cond() until true; timeout is a generous bound, never the expected time."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.1f} s waiting for {what}"
+        time.sleep(0.002)
+
+
+def reset_once_moving(ctl, reader: ShaftReader, min_steps: int = 40) -> threading.Thread:
+    """Resets the MCU as soon as the motors have made min_steps since now: mid-move by
+    construction, not by a sleep that a loaded machine can overrun."""
+    start = sum(reader.motor_steps())
+
+    def run():
+        wait_for(lambda: abs(sum(reader.motor_steps()) - start) >= min_steps, 30.0, "the move to start")
+        ctl.sim.reset_mcu()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
 def random_values(rng: random.Random, plan: Plan) -> dict[str, float]:
     return {k.name: round(rng.uniform(k.min, k.max), 2) for k in plan.knobs if k.axis is not None}
 
@@ -77,7 +105,9 @@ def test_home_and_50_random_moves(kind):
         assert got["presence"] == 5
         ctl.park()
         assert [reader.shaft_steps()[a] for a in ctl.axes] == [0, 0, 0]
-        assert ctl.recoveries == 0 and ctl.link.resends == 0
+        # no noise, no damaged line; resends may still happen when a loaded machine delays a
+        # reply past REPLY_TIMEOUT (harmless: the firmware answers a repeat from its cache)
+        assert ctl.recoveries == 0 and ctl.link.bad_lines == 0
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -111,7 +141,9 @@ def test_dropped_bytes(kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_mcu_reset_mid_move_rehomes_and_redoes_the_move(kind):
     # homing pushes 1458 steps per axis into the stops (3 axes): reset early in the first move
-    plan = make_plan(url(kind, reset_after_steps=3 * 1458 + 300, seed=2))
+    # a slow clock: the later move lasts ~0.25 s of wall time or more, so a reset triggered by
+    # its first steps lands mid-move however busy the machine is
+    plan = make_plan(url(kind, reset_after_steps=3 * 1458 + 300, seed=2, timescale=slow(kind)))
     with KnobController.open(plan) as ctl:
         reader = ShaftReader(ctl.shaft_file)
         ctl.home()
@@ -121,23 +153,23 @@ def test_mcu_reset_mid_move_rehomes_and_redoes_the_move(kind):
         assert_shafts_at(plan, reader, values)
         # a reset signalled from outside, in the middle of a later move, is survived too
         values = {"gain": 1.0, "bass": 2.0, "treble": 3.0}
-        timer = threading.Timer(0.15 if kind == "avr" else 0.01, ctl.sim.reset_mcu)
-        timer.start()
+        watcher = reset_once_moving(ctl, reader)
         ctl.move_to(values)
-        timer.join()
+        watcher.join(5)
+        assert not watcher.is_alive()
         assert_shafts_at(plan, reader, values)
         assert ctl.recoveries == 2
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_estop_is_latched_until_cleared(kind):
-    plan = make_plan(url(kind, seed=3))
+    plan = make_plan(url(kind, seed=3, timescale=slow(kind)))  # the move lasts >= 0.25 s of wall time
     with KnobController.open(plan) as ctl:
         reader = ShaftReader(ctl.shaft_file)
         ctl.home()
         # e-stop in the middle of a move: the shaft stops short and stays there
         ctl.link.request("MOVE 0:1300")
-        time.sleep(0.1 if kind == "avr" else 0.01)
+        wait_for(lambda: reader.shaft_steps()[0] >= 20, 30.0, "the move to start")
         ctl.estop()
         stopped = reader.shaft_steps()[0]
         assert 0 < stopped < 1300
@@ -174,21 +206,26 @@ def test_repeated_sequence_number_acts_once():
         reader = ShaftReader(ctl.shaft_file)
         ctl.home()
         ser = ctl.link.ser
+        seq = (ctl.link.seq + 1000) % 65535 + 1  # not the driver's last number (that is cached)
         replies = []
         # the second line reuses the sequence number with another body: a resend, by contract
-        for frame in (P.frame(4242, "MOVE 0:400"), P.frame(4242, "MOVE 0:800")):
+        for frame in (P.frame(seq, "MOVE 0:400"), P.frame(seq, "MOVE 0:800")):
             ser.write(frame)
-            deadline = time.monotonic() + 2
+            deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 line = ctl.link.read_line(deadline)
                 if line and line.kind in ("ok", "err"):
                     replies.append(line)
                     break
-            time.sleep(0.3)
+            # the shaft, not STATUS: any other request in between would end the resend window
+            wait_for(lambda: reader.shaft_steps()[0] == 400, 10.0, "the first move")
         assert [r.kind for r in replies] == ["ok", "ok"] and replies[0] == replies[1]
-        assert reader.shaft_steps()[0] == 400
-        ser.write(P.frame(4243, "MOVE 0:800"))  # a new number acts
-        time.sleep(0.3)
+        # the firmware acts on a line before it answers: had the repeat moved, it would show
+        st = ctl.status()
+        assert st.state == "idle" and st.pos[0] == 400 and reader.shaft_steps()[0] == 400
+        ser.write(P.frame(seq + 1, "MOVE 0:800"))  # a new number acts
+        wait_for(lambda: reader.shaft_steps()[0] == 800, 10.0, "the second move")
+        wait_for(lambda: ctl.status().state == "idle", 10.0, "the robot to be idle")
         assert reader.shaft_steps()[0] == 800
 
 

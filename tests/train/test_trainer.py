@@ -94,3 +94,21 @@ def test_huge_learning_rate_is_lowered_until_training_is_stable(session):
     assert math.isfinite(min(h["train_loss"] for h in trainer.state.history))
     best = checkpoint.load(session.folder / "train" / "tiny-tcn" / "best.pt")
     assert all(torch.isfinite(v).all() for v in best["model"].values() if v.is_floating_point())
+
+
+def test_epoch_has_at_least_epoch_steps_batches_and_stops_at_the_budget(session):
+    """CPU epochs are a number of steps, not of segments; an epoch that would outlast the
+    budget ends early instead of overshooting it by up to a whole epoch."""
+    trainer = Trainer(session.folder, tiny_config("tcn"), quick_options(epoch_steps=5, max_epochs=1, export=False,
+                                                                       report=False))
+    assert trainer.steps_per_epoch == 5  # epoch_segments 8 / batch 4 would be only 2
+    steps = []
+    step = trainer.optimizer.step
+    trainer.optimizer.step = lambda *a, **k: (steps.append(1), step(*a, **k))[1]
+    trainer.run()
+    assert len(steps) == 5
+    short = Trainer(session.folder, tiny_config("tcn"), quick_options(
+        epoch_steps=10_000, max_epochs=None, budget_minutes=0.002, export=False, report=False, fresh=True))
+    short.run()
+    assert short.state.stop_reason == "budget" and short.state.epoch == 1
+    assert short.state.budget_used_s < 30  # 10,000 steps would take minutes

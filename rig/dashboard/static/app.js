@@ -142,10 +142,13 @@ function renderRun() {
   const badge = $("run-state");
   badge.textContent = st + (run.reason ? `: ${run.reason}` : "");
   badge.className = `badge ${st}`;
-  const live = run.control && token && !["finished", "aborted"].includes(st);
+  const capturing = !["finished", "aborted"].includes(st);
+  const live = run.control && token && capturing;
+  // After capture the trainer may still run: abort then stops it (capture's follow loop).
+  const training = Object.values(S.training.models).some((m) => !["finished", "waiting"].includes(m.status));
   $("btn-pause").disabled = !(live && st !== "paused");
   $("btn-resume").disabled = !(live && st === "paused");
-  $("btn-abort").disabled = !live;
+  $("btn-abort").disabled = !(run.control && token && (capturing || (st === "finished" && training)));
   const note = !run.control ? "read-only: not the live run" : !token ? "open the URL printed in the terminal (with ?token=) to control" : "";
   if (!$("control-note").dataset.busy) $("control-note").textContent = note;
 }
@@ -228,7 +231,7 @@ function renderTraining() {
   $("t-takes").textContent = m?.takes_used ?? "–";
   $("t-val-esr").textContent = m ? fmt(last(m.val_esr), 4) : "–";
   $("t-test-esr").textContent = m ? fmt(m.test_esr, 4) : "–";
-  $("t-export").textContent = m && m.exported.length ? m.exported.join(", ") : m?.status === "finished" ? "none" : "–";
+  $("t-export").textContent = m && m.exported.length ? m.exported.map((f) => f.split("/").pop()).join(", ") : m?.status === "finished" ? "none" : "–";
 }
 
 // One formatter: toLocaleTimeString() builds a new one per call, which dominated first paint.

@@ -76,7 +76,7 @@ export function applyEvent(s, e, dirty) {
   const type = e.type || "";
   if (type in RUN_STATES) { Object.assign(s.run, { state: RUN_STATES[type], t: e.t }); dirty.add("run"); }
   if (handlers[type]) handlers[type](s, e, dirty);
-  else if (type.startsWith("train_")) { applyTrain(s.training, e); dirty.add("training"); }
+  else if (type.startsWith("train_")) { applyTrain(s.training, e); dirty.add("training").add("run"); }
 }
 
 function newModel(name) {
@@ -136,7 +136,8 @@ export function timing(s, now) {
   const took = (p.last_take_t || 0) - (p.started_t || 0);
   const rate = p.started_t && took > 0 ? ((p.done - p.base_done) * 3600) / took : null;
   let eta = null;
-  if (p.eta_s != null && p.eta_t != null) eta = Math.max(0, p.eta_s - (now - p.eta_t));
+  const clock = s.run.state === "paused" && s.run.t ? s.run.t : now; // the ETA stands still while paused
+  if (p.eta_s != null && p.eta_t != null) eta = Math.max(0, p.eta_s - (clock - p.eta_t));
   else if (rate) eta = ((p.total - p.done) * 3600) / rate;
   return { elapsed, rate, eta };
 }
