@@ -172,6 +172,7 @@ class Link:
                     break  # our line (or a fragment of it) arrived damaged: resend at once
                 if line.kind not in ("ok", "err"):
                     self.events.append(line)  # an async report: keep it for its waiter
+                    del self.events[:-32]  # reports nobody waits for must not pile up
                 # else: a late reply to an earlier request (an older number): ignore
             if self.legacy_lines >= 2:
                 raise UserError(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import subprocess
 import sys
-import textwrap
 import types
 
 import numpy as np
@@ -27,36 +26,26 @@ def tiny_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
-SCRIPT = textwrap.dedent(
-    """
-    import errno, sys, types
-    from pathlib import Path
-    import numpy as np
-    from rig.audio import write_take_wavs
-    take = types.SimpleNamespace(dry=np.zeros(4800, np.float32), wet=np.ones(48000, np.float32) * 0.5,
-                                 loopback=np.zeros(48000, np.float32), sample_rate=48000)
-    d = Path(sys.argv[1])
-    write_take_wavs({"dry": d / "small.wav.tmp"}, take)  # 19 kB: fits
-    try:
-        write_take_wavs({"wet": d / "big.wav.tmp"}, take)  # 192 kB: does not
-    except OSError as exc:
-        print("OSERROR", exc.errno, exc.filename, exc.__cause__ is None, exc.__suppress_context__)
-    """
-)
-
-
-def test_full_disk_raises_a_clean_oserror(tiny_disk):
-    # in a child process: "Exception ignored" goes straight to stderr, not via pytest's capture
-    res = subprocess.run([sys.executable, "-c", SCRIPT, str(tiny_disk)], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    assert "Traceback" not in res.stderr and "Exception ignored" not in res.stderr, res.stderr
-    assert res.stderr.strip() == ""
-    words = res.stdout.split()
-    assert words[:2] == ["OSERROR", str(errno.ENOSPC)], res.stdout
-    assert words[2] == str(tiny_disk / "big.wav.tmp") and words[3:] == ["True", "True"]
-    assert not (tiny_disk / "big.wav.tmp").exists()  # the partial file gave its space back
+def test_full_disk_raises_a_clean_oserror(tiny_disk, monkeypatch, capfd):
     import soundfile as sf
 
+    from rig.audio import write_take_wavs
+
+    # soundfile's write callback reports through sys.unraisablehook ("Exception ignored ...")
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    take = types.SimpleNamespace(dry=np.zeros(4800, np.float32), wet=np.full(48000, 0.5, np.float32), sample_rate=48000)
+    write_take_wavs({"dry": tiny_disk / "small.wav.tmp"}, take)  # 19 kB: fits
+    with pytest.raises(OSError) as err:
+        write_take_wavs({"wet": tiny_disk / "big.wav.tmp"}, take)  # 192 kB: does not
+    exc = err.value
+    assert type(exc) is OSError and exc.errno == errno.ENOSPC
+    assert exc.filename == str(tiny_disk / "big.wav.tmp")
+    assert exc.__cause__ is None and exc.__suppress_context__  # one clean error, no chain
+    assert unraisable == []
+    out, errtext = capfd.readouterr()
+    assert "Traceback" not in errtext + out and "Exception ignored" not in errtext + out
+    assert not (tiny_disk / "big.wav.tmp").exists()  # the partial file gave its space back
     data, rate = sf.read(tiny_disk / "small.wav.tmp", dtype="float32")
     assert rate == 48000 and len(data) == 4800 and sf.info(str(tiny_disk / "small.wav.tmp")).subtype == "FLOAT"
 
