@@ -25,7 +25,7 @@ def load_plan(path: str | Path) -> Plan:
     except ValidationError as exc:
         raise UserError(_describe(path, exc, root)) from None
     _check_files(path, plan)
-    plan._source = path  # type: ignore[attr-defined]
+    plan._source = path
     return plan
 
 

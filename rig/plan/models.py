@@ -3,9 +3,10 @@ unknown keys are errors (extra="forbid")."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -187,6 +188,7 @@ class Plan(Strict):
     audio: Audio = Field(default_factory=Audio)
     robot: Robot = Field(default_factory=Robot)
     train: Train = Field(default_factory=Train)
+    _source: Path | None = PrivateAttr(default=None)  # the file it came from: relative paths start there
 
     @field_validator("knobs")
     @classmethod

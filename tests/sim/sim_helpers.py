@@ -1,4 +1,4 @@
-"""Shared test signals for tests/sim (imported by name: pytest puts this folder on sys.path)."""
+"""Shared test signals for tests/sim."""
 
 from __future__ import annotations
 
