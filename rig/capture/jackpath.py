@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from rig.audio.jackwire import wire_reamp_loop
 from rig.capture.trainer import die_with_parent
 from rig.errors import UserError
 from rig.plan import Plan
@@ -68,16 +69,7 @@ class JackAudio:
             time.sleep(0.1)
 
     def _wire(self, iface) -> None:
-        """Wire the newest PortAudio stream's ports (numbered per stream: never hard-coded)."""
-        ins = _newest(self.patch.get_ports("PortAudio", is_audio=True, is_input=True))
-        outs = _newest(self.patch.get_ports("PortAudio", is_audio=True, is_output=True))
-        for port in ins + outs:
-            for other in self.patch.get_all_connections(port):
-                self.patch.disconnect(port, other) if port.is_output else self.patch.disconnect(other, port)
-        ch = iface.channels
-        self.patch.connect(outs[ch.loopback - 1], ins[ch.loopback - 1])
-        self.patch.connect(outs[ch.send - 1], "dut:in")
-        self.patch.connect("dut:out", ins[ch.return_ - 1])
+        wire_reamp_loop(self.patch, iface.channels)
 
     def play_record(self, signal):
         return self.iface.play_record(signal)
@@ -103,10 +95,6 @@ class JackAudio:
             self.jackd.wait(5.0)
         except subprocess.TimeoutExpired:
             self.jackd.kill()
-
-
-def _newest(ports) -> list:
-    return sorted(ports, key=lambda p: int(p.shortname.split("_")[-1]))[-2:]
 
 
 def open_jack_audio(plan: Plan, plan_file: Path, shaft_path: Path) -> JackAudio:

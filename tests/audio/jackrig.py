@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from rig.audio.jackwire import wire_reamp_loop
+
 PERIOD = 256
 DUT_DELAY = 37  # the DUT's own delay, in samples
 
@@ -67,21 +69,7 @@ class Patchbay:
         self.client.activate()
 
     def wire(self, iface) -> None:
-        ins = self._newest("in", self.client.get_ports("PortAudio", is_audio=True, is_input=True))
-        outs = self._newest("out", self.client.get_ports("PortAudio", is_audio=True, is_output=True))
-        for port in ins + outs:
-            for other in self.client.get_all_connections(port):
-                self.client.disconnect(port, other) if port.is_output else self.client.disconnect(other, port)
-        ch = iface.channels
-        self.client.connect(outs[ch.loopback - 1], ins[ch.loopback - 1])
-        self.client.connect(outs[ch.send - 1], "dut:in")
-        self.client.connect("dut:out", ins[ch.return_ - 1])
-
-    @staticmethod
-    def _newest(kind: str, ports) -> list:
-        # PortAudio numbers ports per stream within a process (in_0/in_1, then in_2/in_3...).
-        numbered = sorted(ports, key=lambda p: int(p.shortname.split("_")[-1]))
-        return numbered[-2:]
+        wire_reamp_loop(self.client, iface.channels)
 
     def close(self) -> None:
         self.client.deactivate()
