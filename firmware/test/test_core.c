@@ -36,15 +36,18 @@ static const char *since_mark(void) { const char *p = out + out_mark; out_mark =
 
 static void feed(const char *s) { while (*s) fw_rx_byte((uint8_t)*s++); }
 
-/* Send "body*HH\n" and return everything the firmware wrote in answer. */
-static const char *req(const char *body) {
+/* Send "body*HHHH\n" (checksum in upper- or lower-case hex) and return everything the
+ * firmware wrote in answer. */
+static const char *send_line(const char *body, int lower) {
     char buf[256];
-    snprintf(buf, sizeof buf, "%s*%04X\n", body, crc16(body, (uint8_t)strlen(body)));
+    snprintf(buf, sizeof buf, lower ? "%s*%04x\n" : "%s*%04X\n", body, crc16(body, (uint8_t)strlen(body)));
     since_mark();
     feed(buf);
     fw_poll();
     return since_mark();
 }
+static const char *req(const char *body) { return send_line(body, 0); }
+static const char *req_lower_hex(const char *body) { return send_line(body, 1); }
 
 static void tick(void) {
     uint8_t m = mo_tick();
@@ -125,11 +128,7 @@ static void test_bad_checksum(void) {
     r = since_mark();
     CHECK(strncmp(r, "err N? 1 checksum", 17) == 0, "bad hex: %s", r);
     /* lower-case hex is accepted */
-    char b[40];
-    snprintf(b, sizeof b, "N4 HELLO*%04x\n", crc16("N4 HELLO", 8));
-    feed(b);
-    fw_poll();
-    r = since_mark();
+    r = req_lower_hex("N4 HELLO");
     CHECK(strncmp(r, "ok N4", 5) == 0, "lowercase hex: %s", r);
 }
 
@@ -389,12 +388,7 @@ static void test_crc16_catches_bit_errors(void) {
     CHECK(accepted == 0, "%d of %d corrupted lines accepted", accepted, tried);
     CHECK(tried > 20000, "only %d corruptions tried", tried);
     /* lower-case hex letters (a flipped case bit in the checksum itself) still check out */
-    char lc[128];
-    snprintf(lc, sizeof lc, "N79 HELLO*%04x\n", crc16("N79 HELLO", 9));
-    since_mark();
-    feed(lc);
-    fw_poll();
-    r = since_mark();
+    r = req_lower_hex("N79 HELLO");
     CHECK(strncmp(r, "ok N79", 6) == 0, "lower-case checksum: %s", r);
 }
 

@@ -60,8 +60,8 @@ def _figures(folder: Path, plan, wall: float, rc: int) -> dict:
     per_phase = {p: _median([e.get("seconds", {}).get(p) for e in takes]) for p in PHASES}
     # Overhead: everything but playing the audio (on a real rig recording takes the audio time).
     overhead = sum(per_phase[p] or 0.0 for p in PHASES if p != "record")
-    info = yaml.safe_load((folder / "session.yaml").read_text())
     session = Session.open(folder)
+    info = session.info
     b = capture_breakdown(plan, session.settings(), SimpleNamespace(order=info["route"]))
     predicted = (b["moves_s"] + b["overhead_s"]) / b["takes"]  # per take: move + settle + fixed overhead
     scale = _timescale(info["rig"]["robot_port"])

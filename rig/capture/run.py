@@ -59,7 +59,9 @@ class CaptureRun:
                 ending = self._capture(robot, iface)
                 if ending == "finished":
                     self._follow_trainer()
-            except Aborted:
+            except Aborted as exc:  # a second Ctrl-C outside the take loop (e.g. while ending)
+                self._end("aborted", reason=str(exc), resumable=True)
+                ending = "aborted"
                 if self.trainer:
                     self.trainer.stop(grace_s=3.0)
             self._print_report(ending)
@@ -172,14 +174,17 @@ class CaptureRun:
             self._say("every setting is already captured")
             return
         self.eta = Eta(p.estimate_s, total)
-        self.drift = DriftMonitor.from_manifest(self.session.folder, self.session.manifest())
+        records = self.session.manifest()
+        self.drift = DriftMonitor.from_manifest(self.session.folder, records)
+        self.references = sum(1 for r in records if r.get("split") == "reference")  # numbers the next one
         self._reference(recorder, "start")
         every = self.plan.settings.reference_every
+        by_id, position = p.by_id, {sid: i for i, sid in enumerate(p.order)}
         for i, sid in enumerate(todo):
             self.control.wait_while_paused()
             if self.control.stopping:
                 return
-            outcome = self._one(recorder, p.by_id[sid], p.order.index(sid))
+            outcome = self._one(recorder, by_id[sid], position[sid])
             done += outcome.ok
             self._announce(outcome, done, total, len(todo) - i - 1)
             if every and (i + 1) % every == 0 and i + 1 < len(todo) and not self.control.stopping:
@@ -218,11 +223,11 @@ class CaptureRun:
 
     def _reference(self, recorder: Recorder, when: str) -> None:
         setting = self.prep.reference
-        n = sum(1 for r in self.session.manifest() if r.get("split") == "reference")
-        outcome = recorder.capture(setting, take_id(n, self.plan, setting.values, prefix="r"), -1)
+        outcome = recorder.capture(setting, take_id(self.references, self.plan, setting.values, prefix="r"), -1)
         if not outcome.ok:
             self._alert("warning", "reference", f"reference take ({when}) failed: {outcome.reasons[-1:]}")
             return
+        self.references += 1
         value = self.drift.check(outcome.wet_content)
         self.events.emit("take_recorded", take_id=outcome.take_id, setting_id=-1, index=-1, split="reference",
                          knobs=setting.values, latency_samples=outcome.record["latency_samples"],

@@ -32,13 +32,13 @@ def _capture(args):
 def _train(args):
     from rig.train.bench import bench_train
 
-    return bench_train(args)
+    return bench_train(quick=args.quick)
 
 
 def _infer(args):
     from rig.train.bench import bench_infer
 
-    return bench_infer(args)
+    return bench_infer(quick=args.quick)
 
 
 BENCHES = {"route": _route, "align": _align, "sim": _sim, "capture": _capture, "train": _train, "infer": _infer}

@@ -146,7 +146,7 @@ def _render(args) -> int:
 
 
 def _response(args) -> int:
-    from rig.sim.response import plot_response
+    from rig.sim.response import BASE_KNOBS, plot_response
 
     base = parse_sets(args.set) or None
     if base:
@@ -156,8 +156,7 @@ def _response(args) -> int:
         unknown = sorted(set(base) - set(names))
         if unknown:
             raise UserError(f"unknown knob(s) {', '.join(unknown)} for {args.kind}; knobs are {', '.join(names)}")
-        base = {**({"bass": 5, "middle": 5, "treble": 5, "gain": 2, "presence": 5, "volume": 5}
-                   if args.kind == "amp" else {"fuzz": 5, "volume": 6}), **base}
+        base = {**BASE_KNOBS[args.kind], **base}
     try:
         paths = plot_response(args.kind, args.out, base=base)
     except OSError as exc:

@@ -57,7 +57,7 @@ class StateBuilder:
         }
         self._done_ids: set[int] = set()
         self._rows: dict[str, dict] = {}
-        self._committed: set[str] = set()
+        self.committed: set[str] = set()  # take ids the manifest lists: their audio may be served
 
     # ---- events --------------------------------------------------------------------
     def apply(self, event: dict) -> None:
@@ -99,7 +99,7 @@ class StateBuilder:
         self.state["levels"].update(clipped=e.get("clipped") or {}, clip_t=clip_t, clip_count=clip_count)
 
     def _on_take_recorded(self, e: dict) -> None:
-        self._add_take(self._take_row(e, audio=e.get("take_id") in self._committed))
+        self._add_take(self._take_row(e, audio=e.get("take_id") in self.committed))
 
     def _on_take_failed(self, e: dict) -> None:
         self.state["progress"]["failed"] += 1
@@ -175,7 +175,7 @@ class StateBuilder:
     def add_manifest(self, records: list[dict]) -> None:
         """Committed takes: their audio can be served. Adds takes whose event was lost."""
         for r in records:
-            self._committed.add(r.get("take_id"))
+            self.committed.add(r.get("take_id"))
             if r.get("take_id") in self._rows:
                 self._rows[r["take_id"]]["audio"] = True
             else:
@@ -237,14 +237,13 @@ class SessionFollower:
         self._builder = StateBuilder(session.info, self.folder.name)
         self._events_offset = 0
         self._manifest_offset = 0
-        self._manifest_ids: set[str] = set()
         self._lock = threading.Lock()
         self._catch_up()  # at start-up, so the first page load only folds what came since
 
     def take_ids(self) -> set[str]:
         with self._lock:
             self._catch_up()
-            return set(self._manifest_ids)
+            return set(self._builder.committed)
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -254,7 +253,6 @@ class SessionFollower:
     def _catch_up(self) -> None:
         # Manifest first: a take's line is appended before its take_recorded event.
         records, self._manifest_offset = read_jsonl(self.folder / MANIFEST_FILE, self._manifest_offset)
-        self._manifest_ids.update(r.get("take_id") for r in records)
         events, self._events_offset = read_events(self.folder / EVENTS_FILE, self._events_offset)
         for event in events:
             self._builder.apply(event)

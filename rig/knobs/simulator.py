@@ -58,6 +58,17 @@ def simavr_available() -> bool:
     return Path("/usr/include/simavr/sim_avr.h").exists() and shutil.which("avr-gcc") is not None
 
 
+def make(target: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """`make -s -C firmware TARGET` under the build lock, which every make of the firmware
+    tree takes: parallel launches (and tests) must not race make."""
+    BUILD.mkdir(exist_ok=True)
+    with open(BUILD / ".make.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return subprocess.run(
+            ["make", "-s", "-C", str(FIRMWARE), target], capture_output=True, text=True, timeout=timeout
+        )
+
+
 def build(kind: str) -> Path:
     """Runs make for one simulator (a no-op when up to date) and returns its binary."""
     target, binary = ("native", BUILD / "rig-sim-native") if kind == "native" else ("avr-sim", BUILD / "rig-sim-avr")
@@ -67,10 +78,7 @@ def build(kind: str) -> Path:
         raise UserError("sim://avr needs simavr; apt-get install simavr gcc-avr avr-libc libsimavr-dev libelf-dev")
     if shutil.which("make") is None:
         raise UserError("building the robot simulator needs make and gcc; install build-essential")
-    BUILD.mkdir(exist_ok=True)
-    with open(BUILD / ".make.lock", "w") as lock:  # parallel launches must not race make
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        res = subprocess.run(["make", "-s", "-C", str(FIRMWARE), target], capture_output=True, text=True)
+    res = make(target)
     if res.returncode != 0:
         tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
         raise UserError(f"building the {kind} simulator failed: {tail[0]}; run make -C firmware {target}")

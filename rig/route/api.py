@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -36,6 +37,8 @@ class Route:
     travel_steps: int = 0  # total motor steps of the route (wear)
     solve_seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    # the matrices it was solved on, so the lower bound of the same settings need not rebuild them
+    instance: _Instance | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -43,6 +46,12 @@ class _Instance:
     steps: np.ndarray  # (n+1, axes), row 0 = home
     seconds: np.ndarray  # (n+1, n+1) move seconds incl. settle
     solver: np.ndarray  # extended integer matrix for the chosen objective
+    objective: Objective = "time"
+
+    @cached_property
+    def nearest(self) -> list[int]:
+        """Nearest-neighbour order on the solver matrix (baseline, search start, bound's upper)."""
+        return nearest_neighbour(self.solver)
 
 
 def _instance(plan: Plan, settings: list[Setting], objective: Objective) -> _Instance:
@@ -54,7 +63,7 @@ def _instance(plan: Plan, settings: list[Setting], objective: Objective) -> _Ins
     else:
         # settle is the same for every move of a fixed-length path, so the solver skips it
         units = np.rint(cost_matrix(plan.robot, steps, "time", settle=False) * TIME_UNITS)
-    return _Instance(steps, seconds, extend(units.astype(np.int64)))
+    return _Instance(steps, seconds, extend(units.astype(np.int64)), objective)
 
 
 def _sequence_cost(matrix: np.ndarray, nodes: list[int]) -> float:
@@ -81,7 +90,7 @@ def plan_route(
     n = len(settings)
     limit = default_time_limit(n) if time_limit_s is None else time_limit_s
     # the limit covers the whole call, so the matrix build comes out of the search time
-    result = solve_path(inst.solver, max(1e-3, limit - (time.perf_counter() - t0)), seed)
+    result = solve_path(inst.solver, max(1e-3, limit - (time.perf_counter() - t0)), seed, nn=inst.nearest)
     nodes = result.order
     plan_nodes = list(range(1, n + 1))
     return Route(
@@ -89,7 +98,7 @@ def plan_route(
         move_seconds=_sequence_cost(inst.seconds, nodes),
         baselines={
             "plan_order": _sequence_cost(inst.seconds, plan_nodes),
-            "nearest_neighbour": _sequence_cost(inst.seconds, nearest_neighbour(inst.solver)),
+            "nearest_neighbour": _sequence_cost(inst.seconds, inst.nearest),
         },
         solver_status=result.status,
         message=result.message,
@@ -97,6 +106,7 @@ def plan_route(
         travel_steps=_travel(plan, inst.steps, nodes),
         solve_seconds=time.perf_counter() - t0,
         extra={"time_limit_s": limit, "seed": seed},
+        instance=inst,
     )
 
 
@@ -105,14 +115,17 @@ def _travel(plan: Plan, steps: np.ndarray, nodes: list[int]) -> int:
     return int(sum(pair_cost(plan.robot, steps[a], steps[b], "travel") for a, b in zip(path, path[1:])))
 
 
-def route_lower_bound_seconds(plan: Plan, settings: list[Setting]) -> float:
+def route_lower_bound_seconds(plan: Plan, settings: list[Setting], route: Route | None = None) -> float:
     """Lower bound on any route's move seconds (settle included): assignment relaxation plus
     the Held-Karp bound of its reduced costs (`bounds.additive_bound`), never below the
-    assignment bound alone."""
+    assignment bound alone. route: a time-objective route of these settings, whose matrices
+    are reused."""
     if not settings:
         return 0.0
-    inst = _instance(plan, settings, "time")
-    upper = path_cost(inst.solver, nearest_neighbour(inst.solver))  # steers the ascent
+    inst = route.instance if route is not None else None
+    if inst is None or inst.objective != "time" or inst.steps.shape[0] != len(settings) + 1:
+        inst = _instance(plan, settings, "time")
+    upper = path_cost(inst.solver, inst.nearest)  # steers the ascent
     motion = additive_bound(inst.solver, upper) / TIME_UNITS
     # every distinct position away from home must be moved to (and settled at) at least once
     positions = np.unique(inst.steps[1:], axis=0)
@@ -169,5 +182,9 @@ def capture_breakdown(plan: Plan, settings: list[Setting], route: Route) -> dict
 def estimate_capture_seconds(plan: Plan, settings: list[Setting], route: Route) -> float:
     """Whole capture: warm-up, homing, every take's audio and overhead, every move and settle
     (route order with the drift-reference takes in place). Retries are not included."""
-    b = capture_breakdown(plan, settings, route)
+    return breakdown_total(capture_breakdown(plan, settings, route))
+
+
+def breakdown_total(b: dict[str, float]) -> float:
+    """Whole-capture seconds of a `capture_breakdown`."""
     return b["audio_s"] + b["moves_s"] + b["overhead_s"] + b["homing_s"] + b["warmup_s"]

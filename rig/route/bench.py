@@ -9,10 +9,9 @@ import numpy as np
 
 from rig.plan.models import Plan
 from rig.plan.sample import Setting
-from rig.route.api import TIME_UNITS, plan_route, route_lower_bound_seconds
-from rig.route.cost import cost_matrix, steps_matrix
+from rig.route.api import TIME_UNITS, _instance, plan_route, route_lower_bound_seconds
 from rig.route.ils import iterated_local_search
-from rig.route.solver import extend, nearest_neighbour, ortools_segment, path_cost
+from rig.route.solver import nearest_neighbour, ortools_segment, path_cost
 
 KNOBS = ("bass", "middle", "treble", "gain")
 
@@ -29,11 +28,6 @@ def random_settings(n: int, seed: int = 0) -> list[Setting]:
     rng = np.random.default_rng(seed)
     rows = np.round(rng.random((n, len(KNOBS))) * 10.0, 3)
     return [Setting(i, dict(zip(KNOBS, map(float, r))), "train") for i, r in enumerate(rows)]
-
-
-def _motion_matrix(plan: Plan, settings: list[Setting]) -> np.ndarray:
-    steps = np.vstack([np.zeros((1, 4), dtype=np.int64), steps_matrix(plan, [s.values for s in settings])])
-    return extend(np.rint(cost_matrix(plan.robot, steps, "time", settle=False) * TIME_UNITS).astype(np.int64))
 
 
 def _one(plan: Plan, n: int, time_limit: float | None, seed: int) -> dict:
@@ -74,7 +68,7 @@ def best_known(n: int, seconds: float, seed: int = 0, ortools_share: float = 0.1
     the default solve's trajectory) for (1 - ortools_share) of `seconds`, then OR-Tools guided
     local search on the whole route for the rest; the better is kept. Motion seconds only."""
     plan = bench_plan()
-    c = _motion_matrix(plan, random_settings(n, seed))
+    c = _instance(plan, random_settings(n, seed), "time").solver  # motion only, no settle
     t0 = time.perf_counter()
     long = iterated_local_search(c, nearest_neighbour(c), 10**12, t0 + seconds * (1 - ortools_share), seed + 1)
     rest = max(1.0, seconds - (time.perf_counter() - t0))

@@ -296,69 +296,49 @@ class _Search:
                     rem = C[R[prv] + s0] + C[R[sl] + nxt] - C[R[prv] + nxt]
                     if rem <= 0:
                         continue
+                    best, move = self._insert(s0, sl, rem, i, e, False, best, move)
                     if length == 1:
-                        drev = 0
-                    elif length == 2:
-                        drev = C[R[sl] + s0] - C[R[s0] + sl]
+                        continue
+                    if length == 2:
+                        drev = C[R[sl] + s0] - C[R[s0] + sl]  # extra cost of the chain reversed
                     else:
                         mid = r[i + 1]
                         drev = C[R[sl] + mid] + C[R[mid] + s0] - C[R[s0] + mid] - C[R[mid] + sl]
-                    rsl, rs0 = R[sl], R[s0]
-                    for x in pred_list[s0]:  # forward, x -> s0
-                        cx = C[R[x] + s0]
-                        if cx >= rem:
-                            break
-                        px = pos[x]
-                        if i - 1 <= px <= e:
-                            continue
-                        y = r[px + 1]
-                        d = cx + C[rsl + y] - C[R[x] + y] - rem
-                        if d < best:
-                            best, move = d, (2, i, e, px, False)
-                    for y in self.succ[sl]:  # forward, sl -> y
-                        cy = C[rsl + y]
-                        if cy >= rem:
-                            break
-                        px = pos[y] - 1
-                        if i - 1 <= px <= e:
-                            continue
-                        x = r[px]
-                        d = C[R[x] + s0] + cy - C[R[x] + y] - rem
-                        if d < best:
-                            best, move = d, (2, i, e, px, False)
-                    if n < i - 1 or n > e:  # append at the open end
-                        d = C[R[r[n]] + s0] - rem
-                        if d < best:
-                            best, move = d, (2, i, e, n, False)
-                    if length == 1:
-                        continue
-                    room = rem - drev
-                    for x in pred_list[sl]:  # reversed, x -> sl
-                        cx = C[R[x] + sl]
-                        if cx >= room:
-                            break
-                        px = pos[x]
-                        if i - 1 <= px <= e:
-                            continue
-                        y = r[px + 1]
-                        d = cx + C[rs0 + y] - C[R[x] + y] - room
-                        if d < best:
-                            best, move = d, (2, i, e, px, True)
-                    for y in self.succ[s0]:  # reversed, s0 -> y
-                        cy = C[rs0 + y]
-                        if cy >= room:
-                            break
-                        px = pos[y] - 1
-                        if i - 1 <= px <= e:
-                            continue
-                        x = r[px]
-                        d = C[R[x] + sl] + cy - C[R[x] + y] - room
-                        if d < best:
-                            best, move = d, (2, i, e, px, True)
-                    if n < i - 1 or n > e:
-                        d = C[R[r[n]] + sl] - room
-                        if d < best:
-                            best, move = d, (2, i, e, n, True)
+                    best, move = self._insert(sl, s0, rem - drev, i, e, True, best, move)
+        return best, move
+
+    def _insert(self, head: int, tail: int, room: int, i: int, e: int, rev: bool, best: int, move):
+        """Or-opt: best place for chain r[i..e] entered at `head` and left at `tail` (forward:
+        head r[i]; reversed: head r[e]), `room` the gain of taking it out (less the reversal's
+        extra cost); returns the improved (best, move)."""
+        C, R, r, pos, n = self.flat, self.row, self.r, self.pos, self.n
+        rt = R[tail]
+        for x in self.pred[head]:  # x -> head
+            cx = C[R[x] + head]
+            if cx >= room:
+                break
+            px = pos[x]
+            if i - 1 <= px <= e:
+                continue
+            y = r[px + 1]
+            d = cx + C[rt + y] - C[R[x] + y] - room
+            if d < best:
+                best, move = d, (2, i, e, px, rev)
+        for y in self.succ[tail]:  # tail -> y
+            cy = C[rt + y]
+            if cy >= room:
+                break
+            px = pos[y] - 1
+            if i - 1 <= px <= e:
+                continue
+            x = r[px]
+            d = C[R[x] + head] + cy - C[R[x] + y] - room
+            if d < best:
+                best, move = d, (2, i, e, px, rev)
+        if n < i - 1 or n > e:  # append at the open end
+            d = C[R[r[n]] + head] - room
+            if d < best:
+                best, move = d, (2, i, e, n, rev)
         return best, move
 
     def descend(self, deadline: float = float("inf")) -> int:

@@ -8,8 +8,8 @@ from rig.plan.models import Plan
 from rig.plan.sample import Setting
 from rig.route.api import (
     Route,
+    breakdown_total,
     capture_breakdown,
-    estimate_capture_seconds,
     plan_route,
     route_lower_bound_seconds,
 )
@@ -31,7 +31,8 @@ def summary(
     plan order and nearest neighbour, lower bound and gap, estimated whole capture time."""
     if route is None:
         route = plan_route(plan, settings, time_limit_s=time_limit_s, seed=seed)
-    bound = route_lower_bound_seconds(plan, settings)
+    bound = route_lower_bound_seconds(plan, settings, route)
+    breakdown = capture_breakdown(plan, settings, route)
     plan_s, nn_s = route.baselines["plan_order"], route.baselines["nearest_neighbour"]
     return {
         "settings": len(settings),
@@ -47,8 +48,8 @@ def summary(
         "lower_bound_move_s": round(bound, 2),
         "gap_to_lower_bound": _ratio(route.move_seconds - bound, bound),
         "travel_steps": route.travel_steps,
-        "estimated_capture_s": round(estimate_capture_seconds(plan, settings, route), 1),
-        "capture_breakdown_s": {k: round(v, 1) for k, v in capture_breakdown(plan, settings, route).items()},
+        "estimated_capture_s": round(breakdown_total(breakdown), 1),
+        "capture_breakdown_s": {k: round(v, 1) for k, v in breakdown.items()},
         "order": list(route.order),
     }
 

@@ -159,19 +159,22 @@ def solve_path(
     deterministic: bool = True,
     iterations: int | None = None,
     ortools_polish: bool = False,
+    nn: list[int] | None = None,
 ) -> PathResult:
     """Order settings 1..n of an extended matrix (see `extend`) under a wall-time limit.
 
     iterations: kicks of the iterated local search (default `ils_iterations(n)`); the route is
     the same for the same (matrix, seed, iterations) whenever the time limit is not reached.
     ortools_polish: afterwards OR-Tools on overlapping windows (greedy descent, or guided local
-    search with WINDOW_TIME_S per window when deterministic=False)."""
+    search with WINDOW_TIME_S per window when deterministic=False).
+    nn: `nearest_neighbour(c)` when the caller already has it (start and baseline)."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
     n = c.shape[0] - 2
     if n <= 1:
         return PathResult(list(range(1, n + 1)), path_cost(c, range(1, n + 1)), "trivial", "one setting: nothing to order")
-    nn = nearest_neighbour(c)
+    if nn is None:
+        nn = nearest_neighbour(c)
     budget = ils_iterations(n) if iterations is None else iterations
     found = iterated_local_search(c, nn, budget, deadline, seed)
     best, finished = found.order, found.finished

@@ -34,30 +34,24 @@ import numpy as np
 from rig.sim import tonestack
 from rig.sim.core import (
     KnobFilter,
-    KnobState,
     Noise,
+    SimDevice,
     audio_taper,
     bilinear,
     butter_filter,
     dial_to_rotation,
     one_pole_hp,
     one_pole_lp,
+    soft_clip,
     undb,
 )
 
-KNOBS = ("bass", "middle", "treble", "gain", "presence", "volume")
 DEFAULTS = {"bass": 5.0, "middle": 5.0, "treble": 5.0, "gain": 5.0, "presence": 5.0, "volume": 5.0}
 
 OUT_LEVEL = 0.5  # peak ceiling of the power stage at the interface (-6 dBFS)
 HISS_OUT_DBFS = -92.0  # output-stage hiss (RMS), present at every setting
 HISS_PRE_RMS = 2.0e-6  # V1a plate noise, amplified by the gain stages (louder at high gain)
 HUM_DBFS = -100.0  # 50 Hz mains hum and harmonics (RMS of the fundamental)
-
-
-def triode(v: np.ndarray, pos: float, neg: float) -> np.ndarray:
-    """Asymmetric soft clip: saturates at +pos (grid conduction) and -neg (cutoff)."""
-    c = np.where(v > 0.0, pos, neg)
-    return c * np.tanh(v / c)
 
 
 class _Triode:
@@ -68,7 +62,7 @@ class _Triode:
         self.env = one_pole_lp(tau_s, fs)
         # coupling cap (HPF) then Miller roll-off (LPF), merged into one filter
         self.out = one_pole_hp(hp_hz, fs).then(butter_filter(1, lp_hz, fs, "low"))
-        self.rest = float(triode(np.array([bias]), pos, neg)[0])
+        self.rest = float(soft_clip(np.array([bias]), pos, neg)[0])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         u = self.gain * x
@@ -76,7 +70,7 @@ class _Triode:
         # coupling cap. e/(1+e) keeps the shift bounded however hard the stage is hit.
         e = self.env(np.maximum(u + self.bias, 0.0))
         v = u + self.bias - self.shift * e / (1.0 + e)
-        return -self.out(triode(v, self.pos, self.neg) - self.rest)
+        return -self.out(soft_clip(v, self.pos, self.neg) - self.rest)
 
     def reset(self):
         for f in (self.env, self.out):
@@ -92,19 +86,15 @@ def _shelf(fs: float, f0: float, gain_db: float):
     return bilinear([1.0, g / wc], [1.0, 1.0 / wc], fs)
 
 
-class Amp:
+class Amp(SimDevice):
     """Virtual Marshall-style head. Knobs: bass, middle, treble, gain, presence, volume (0..10)."""
 
     kind = "amp"
 
     def __init__(self, sample_rate: int = 48000, seed: int = 0, noise: bool = True, hum: bool = True):
-        fs = int(sample_rate)
-        self.sample_rate = fs
-        self.knob_names = KNOBS
-        self.seed = seed
+        super().__init__(DEFAULTS, sample_rate, seed)
+        fs = self.sample_rate
         self.noise_on, self.hum_on = noise, hum
-        self.knobs = KnobState(DEFAULTS, fs)
-        self._n = 0
         self.hp_in = butter_filter(2, 25.0, fs, "high")
         # Normalised triode stages; gains chosen so gain 0 is clean-ish at -20 dBFS and
         # crunchy at 0 dBFS, gain 10 is a saturated lead sound even at -30 dBFS.
@@ -120,27 +110,16 @@ class Amp:
         self.sag_env = one_pole_lp(0.040, fs)
         self.noise = Noise(seed, 2)
         self._hum_table: np.ndarray | None = None
+        self._parts = (self.hp_in, self.v1a, self.v1b, self.v2a, self.bright, self.stack,
+                       self.presence, self.ot, self.sag_env, self.noise)
 
     def _bright_design(self, gain):
         # The bright cap across the gain pot bypasses highs; it matters most when the pot
         # attenuates a lot (low gain) and vanishes at full gain.
         return _shelf(self.sample_rate, 2500.0, 4.0 * (1.0 - float(dial_to_rotation(gain))))
 
-    # -- BlockDevice API ------------------------------------------------------------------
-    def set_knobs(self, values: dict[str, float]) -> None:
-        self.knobs.set(values, self._n)
-
-    def reset(self) -> None:
-        self._n = 0
-        for part in (self.hp_in, self.v1a, self.v1b, self.v2a, self.bright, self.stack,
-                     self.presence, self.ot, self.sag_env, self.noise):
-            part.reset()
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        x = np.asarray(block, dtype=np.float64).reshape(-1)
-        n, start = len(x), self._n
-        if n == 0:
-            return np.zeros(0, np.float32)
+    def _render(self, x: np.ndarray, start: int) -> np.ndarray:
+        n = len(x)
         kv = lambda name: self.knobs.values(name, start, n)  # noqa: E731
         hiss = self.noise(n) if self.noise_on else None
 
@@ -161,8 +140,7 @@ class Amp:
             y = y + undb(HISS_OUT_DBFS) * hiss[:, 1]
         if self.hum_on:
             y = y + self._hum(start, n)
-        self._n = start + n
-        return y.astype(np.float32)
+        return y
 
     def _power(self, d: np.ndarray) -> np.ndarray:
         # Current drawn ~ |output|; using |tanh(d)| (the unsagged output) keeps the supply

@@ -61,6 +61,13 @@ def dial_to_rotation(v):
     return (np.asarray(v, dtype=np.float64) - DIAL_MIN) / (DIAL_MAX - DIAL_MIN)
 
 
+def soft_clip(v: np.ndarray, pos: float, neg: float) -> np.ndarray:
+    """Asymmetric soft clip: saturates at +pos and -neg (a triode's grid conduction and
+    cutoff, a transistor's saturation)."""
+    c = np.where(v > 0.0, pos, neg)
+    return c * np.tanh(v / c)
+
+
 class KnobState:
     """Dial values with glides defined on the absolute sample clock.
 
@@ -264,6 +271,42 @@ class Noise:
 
     def reset(self) -> None:
         self._rng = np.random.Generator(np.random.PCG64(self.seed))
+
+
+class SimDevice:
+    """The BlockDevice plumbing shared by the simulated devices: knobs on the absolute sample
+    clock, reset of every stateful part, and the block bookkeeping. A subclass lists its
+    stateful parts in `_parts` and renders a float64 block starting at absolute sample
+    `start` in `_render`."""
+
+    kind = ""
+    _parts: tuple = ()
+
+    def __init__(self, defaults: dict[str, float], sample_rate: int, seed: int):
+        self.sample_rate = int(sample_rate)
+        self.seed = seed
+        self.knobs = KnobState(defaults, self.sample_rate)
+        self.knob_names = self.knobs.names
+        self._n = 0
+
+    def set_knobs(self, values: dict[str, float]) -> None:
+        self.knobs.set(values, self._n)
+
+    def reset(self) -> None:
+        self._n = 0
+        for part in self._parts:
+            part.reset()
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        x = np.asarray(block, dtype=np.float64).reshape(-1)
+        if len(x) == 0:
+            return np.zeros(0, np.float32)
+        y = self._render(x, self._n)
+        self._n += len(x)
+        return y.astype(np.float32)
+
+    def _render(self, x: np.ndarray, start: int) -> np.ndarray:
+        raise NotImplementedError
 
 
 def db(x) -> float:

@@ -26,15 +26,15 @@ from __future__ import annotations
 import numpy as np
 
 from rig.sim.core import (
-    KnobState,
     Noise,
+    SimDevice,
     dial_to_rotation,
     one_pole_hp,
     one_pole_lp,
+    soft_clip,
     undb,
 )
 
-KNOBS = ("fuzz", "volume")
 DEFAULTS = {"fuzz": 5.0, "volume": 6.0}
 
 VOLUME_MAX = 0.9
@@ -42,12 +42,7 @@ HISS_OUT_DBFS = -90.0
 HISS_PRE_RMS = 8.0e-6  # Q1 collector noise: fuzz amplifies it, the half-open gate at rest damps it
 
 
-def _asym(v: np.ndarray, pos: float, neg: float) -> np.ndarray:
-    c = np.where(v > 0.0, pos, neg)
-    return c * np.tanh(v / c)
-
-
-class Fuzz:
+class Fuzz(SimDevice):
     """Virtual two-transistor fuzz pedal."""
 
     kind = "fuzz"
@@ -58,13 +53,9 @@ class Fuzz:
     BIAS_SHIFT = 0.4
 
     def __init__(self, sample_rate: int = 48000, seed: int = 0, noise: bool = True):
-        fs = int(sample_rate)
-        self.sample_rate = fs
-        self.knob_names = KNOBS
-        self.seed = seed
+        super().__init__(DEFAULTS, sample_rate, seed)
+        fs = self.sample_rate
         self.noise_on = noise
-        self.knobs = KnobState(DEFAULTS, fs)
-        self._n = 0
         # The low input impedance of a fuzz-face loads the pickup: less lows and highs.
         self.hp_in = one_pole_hp(60.0, fs)
         self.lp_in = one_pole_lp(1.0 / (2 * np.pi * 7000.0), fs)
@@ -73,30 +64,20 @@ class Fuzz:
         self.hp_out = one_pole_hp(25.0, fs)
         self.noise = Noise(seed, 2)
         self.rest = float(self._q2(np.array([self.BIAS]))[0])
+        self._parts = (self.hp_in, self.lp_in, self.charge, self.lp_out, self.hp_out, self.noise)
 
     def _q2(self, w: np.ndarray) -> np.ndarray:
         """Collector swing for base drive w: softplus turn-on, tanh saturation at the rail."""
         k = self.KNEE
         return np.tanh(k * np.logaddexp(0.0, w / k))
 
-    def set_knobs(self, values: dict[str, float]) -> None:
-        self.knobs.set(values, self._n)
-
-    def reset(self) -> None:
-        self._n = 0
-        for f in (self.hp_in, self.lp_in, self.charge, self.lp_out, self.hp_out, self.noise):
-            f.reset()
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        x = np.asarray(block, dtype=np.float64).reshape(-1)
-        n, start = len(x), self._n
-        if n == 0:
-            return np.zeros(0, np.float32)
+    def _render(self, x: np.ndarray, start: int) -> np.ndarray:
+        n = len(x)
         hiss = self.noise(n) if self.noise_on else None
         fz = dial_to_rotation(self.knobs.values("fuzz", start, n))
         vol = VOLUME_MAX * dial_to_rotation(self.knobs.values("volume", start, n))
 
-        a = _asym(6.0 * self.lp_in(self.hp_in(x)), 1.2, 0.9)  # Q1
+        a = soft_clip(6.0 * self.lp_in(self.hp_in(x)), 1.2, 0.9)  # Q1
         if hiss is not None:
             a = a + HISS_PRE_RMS * hiss[:, 0]
         v = (2.0 * np.power(40.0, fz)) * a  # Q2 gain 2..80 over the pot's travel
@@ -109,5 +90,4 @@ class Fuzz:
         y = vol * self.hp_out(self.lp_out(y))
         if hiss is not None:
             y = y + undb(HISS_OUT_DBFS) * hiss[:, 1]
-        self._n = start + n
-        return y.astype(np.float32)
+        return y

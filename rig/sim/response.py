@@ -67,7 +67,10 @@ def harmonics(device, knobs, freq: float = 440.0, level_dbfs: float = -20.0, cou
 
 def thd(device, knobs, freq: float = 440.0, level_dbfs: float = -20.0) -> float:
     """Total harmonic distortion (2nd..10th over the fundamental), as a ratio."""
-    h = harmonics(device, knobs, freq, level_dbfs)
+    return _thd(harmonics(device, knobs, freq, level_dbfs))
+
+
+def _thd(h: np.ndarray) -> float:
     return float(np.sqrt(np.sum(h[1:] ** 2)) / h[0])
 
 
@@ -77,7 +80,7 @@ def level_curve(device, knobs, levels_dbfs: Sequence[float], freq: float = 440.0
     for lv in levels_dbfs:
         h = harmonics(device, knobs, freq, lv)
         fund.append(db(h[0]))
-        dist.append(float(np.sqrt(np.sum(h[1:] ** 2)) / h[0]))
+        dist.append(_thd(h))
         fs = device.sample_rate
         y = _play(device, knobs, sine(freq, SETTLE_S + MEASURE_S, lv, fs))
         peak.append(db(np.max(np.abs(y[round(SETTLE_S * fs):]))))
@@ -96,6 +99,10 @@ def waveform(device, knobs, freq: float = 110.0, level_dbfs: float = 0.0, cycles
 
 # -- plots ------------------------------------------------------------------------------------
 
+BASE_KNOBS = {  # the setting the sweeps start from (light crunch for the amp)
+    "amp": {"bass": 5, "middle": 5, "treble": 5, "gain": 2, "presence": 5, "volume": 5},
+    "fuzz": {"fuzz": 5, "volume": 6},
+}
 SWEEPS = {
     "amp": [("bass", "gain"), ("middle", "gain"), ("treble", "gain"), ("presence", "gain")],
     "fuzz": [("fuzz", None)],
@@ -114,8 +121,7 @@ def plot_response(kind: str, out_dir: Path, sample_rate: int = 48000, base: dict
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = make_device(kind, sample_rate, noise=False, **({"hum": False} if kind == "amp" else {}))
-    base = dict(base or ({"bass": 5, "middle": 5, "treble": 5, "gain": 2, "presence": 5, "volume": 5}
-                         if kind == "amp" else {"fuzz": 5, "volume": 6}))
+    base = dict(base or BASE_KNOBS[kind])
     freqs = np.geomspace(30, 16000, 40)
     settings = [0, 2.5, 5, 7.5, 10]
     sweeps = SWEEPS[kind]

@@ -33,20 +33,20 @@ def infer_figures(names: list[str] | None = None, frames: list[int] | None = Non
             for name, cfg in _configs(names).items()}
 
 
-def bench_train(args) -> dict:
+def bench_train(quick: bool = False) -> dict:
     """`rig bench train`: samples/s of a training step for each named config (--quick: 2 configs)."""
     import torch
 
-    names = ["tcn-f-45-s-16", "lstm-c-32"] if args.quick else None
-    segment = 4800 if args.quick else 24000
-    return {"threads": torch.get_num_threads(), "models": train_figures(names, segment=segment, steps=1 if args.quick else 2)}
+    names = ["tcn-f-45-s-16", "lstm-c-32"] if quick else None
+    segment = 4800 if quick else 24000
+    return {"threads": torch.get_num_threads(), "models": train_figures(names, segment=segment, steps=1 if quick else 2)}
 
 
-def bench_infer(args) -> dict:
+def bench_infer(quick: bool = False) -> dict:
     """`rig bench infer`: streaming real-time factor per frame size for each named config."""
     import torch
 
-    names = ["tcn-f-45-s-16", "lstm-c-32"] if args.quick else None
-    frames = [64, 1024] if args.quick else FRAMES
+    names = ["tcn-f-45-s-16", "lstm-c-32"] if quick else None
+    frames = [64, 1024] if quick else FRAMES
     return {"threads": torch.get_num_threads(), "frames": frames,
-            "models": infer_figures(names, frames, max_seconds=0.3 if args.quick else 1.0)}
+            "models": infer_figures(names, frames, max_seconds=0.3 if quick else 1.0)}

@@ -52,7 +52,7 @@ def export_model(model: torch.nn.Module, folder: Path, card: dict, seed: int = 0
     checks = {"torchscript": _check(_torchscript(model, trace_in, files["torchscript"]), model, trace_in, other_in)}
     try:
         checks["onnx"] = _check(_onnx(model, trace_in, files["onnx"]), model, trace_in, other_in)
-    except OnnxUnsupported as exc:  # e.g. S4D's complex kernel: TorchScript still serves
+    except OnnxUnsupported as exc:  # an operator without an ONNX form: TorchScript still serves
         checks["onnx"] = {"error": str(exc)}
         for stale in (files.pop("onnx"), folder / "model.onnx.tmp"):  # never leave an old or half file
             stale.unlink(missing_ok=True)

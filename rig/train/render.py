@@ -11,6 +11,7 @@ import soundfile as sf
 import torch
 
 from rig.errors import UserError
+from rig.plan import Knob
 from rig.train import checkpoint
 from rig.train.config import ModelConfig
 from rig.train.models import ParametricModel, build_model
@@ -72,7 +73,8 @@ def parse_settings(text: str, knobs: list[dict]) -> dict[str, float]:
 
 
 def controls(values: dict[str, float], knobs: list[dict]) -> torch.Tensor:
-    return torch.tensor([[(values[k["name"]] - k["min"]) / (k["max"] - k["min"]) for k in knobs]], dtype=torch.float32)
+    """Dial values as the model's 0..1 controls, normalised as the plan's knobs were."""
+    return torch.tensor([[Knob(**k).normalise(values[k["name"]]) for k in knobs]], dtype=torch.float32)
 
 
 def read_mono(path: Path, sample_rate: int) -> np.ndarray:

@@ -12,8 +12,9 @@ matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
+import torch  # noqa: E402
 
-from rig.train.losses import quality_band  # noqa: E402
+from rig.train.losses import esr, quality_band  # noqa: E402
 
 EXAMPLE_S = 5.0
 
@@ -33,7 +34,7 @@ def write_report(trainer, test: dict | None) -> Path:
     lines += esr_table(test)
     examples = getattr(trainer, "test_examples", [])
     if examples:
-        take, pred = _median_example(examples, test)
+        take, pred = _median_example(examples)
         rate = trainer.pool.sample_rate
         plot_example(take, pred, rate, out / "test_example.png")
         wavs = write_examples(take, pred, rate, out / "examples")
@@ -72,8 +73,8 @@ def _knobs(knobs: dict) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in knobs.items())
 
 
-def _median_example(examples, test):
-    esrs = [float(np.sum((t.y[t.offset:] - p) ** 2) / max(np.sum(t.y[t.offset:] ** 2), 1e-12)) for t, p in examples]
+def _median_example(examples):
+    esrs = [esr(torch.from_numpy(p), torch.from_numpy(t.y[t.offset :])) for t, p in examples]
     return examples[int(np.argsort(esrs)[len(esrs) // 2])]
 
 

@@ -92,6 +92,8 @@ def test_pause_resume_abort_then_resume_without_duplicates(tiny_plan, tmp_path):
     assert run_resume(folder) == 0
     ids = [r["setting_id"] for r in read_manifest(folder) if r["split"] != "reference"]
     assert len(ids) == len(set(ids)) == len(Session.open(folder).info["route"])
+    refs = [r["take_id"] for r in read_manifest(folder) if r["split"] == "reference"]
+    assert [int(t[1:5]) for t in refs] == list(range(len(refs)))  # numbering goes on across the resume
     assert Session.open(folder).verify() == []
 
 

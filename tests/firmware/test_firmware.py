@@ -3,16 +3,14 @@ pass (run through make, exactly as CI and developers run them)."""
 
 import re
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
-FW = Path(__file__).resolve().parents[2] / "firmware"
+from rig.knobs.simulator import make
 
 
 def test_core_unit_tests_pass():
-    res = subprocess.run(["make", "-s", "-C", str(FW), "test"], capture_output=True, text=True, timeout=120)
+    res = make("test", timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "FAIL" not in res.stdout
     m = re.search(r"(\d+)/(\d+) tests passed", res.stdout)
@@ -21,7 +19,7 @@ def test_core_unit_tests_pass():
 
 @pytest.mark.skipif(shutil.which("avr-gcc") is None, reason="gcc-avr not installed")
 def test_avr_image_fits_the_328p():
-    res = subprocess.run(["make", "-s", "-C", str(FW)], capture_output=True, text=True, timeout=120)
+    res = make("all", timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     flash = int(re.search(r"Program:\s+(\d+) bytes", res.stdout).group(1))
     ram = int(re.search(r"Data:\s+(\d+) bytes", res.stdout).group(1))

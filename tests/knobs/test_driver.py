@@ -85,6 +85,16 @@ def random_values(rng: random.Random, plan: Plan) -> dict[str, float]:
     return {k.name: round(rng.uniform(k.min, k.max), 2) for k in plan.knobs if k.axis is not None}
 
 
+def random_moves(ctl, plan: Plan, reader: ShaftReader, seed: int, moves: int) -> dict[str, float]:
+    """`moves` random moves, each checked on the shafts; returns the last move's values."""
+    rng = random.Random(seed)
+    for _ in range(moves):
+        values = random_values(rng, plan)
+        ctl.move_to(values)
+        assert_shafts_at(plan, reader, values)
+    return values
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_home_and_50_random_moves(kind):
     plan = make_plan(url(kind, seed=11))
@@ -94,11 +104,7 @@ def test_home_and_50_random_moves(kind):
         assert any(s > 0 for s in reader.shaft_steps())
         ctl.home()
         assert [reader.shaft_steps()[a] for a in ctl.axes] == [0, 0, 0]
-        rng = random.Random(7)
-        for _ in range(50):
-            values = random_values(rng, plan)
-            ctl.move_to(values)
-            assert_shafts_at(plan, reader, values)
+        values = random_moves(ctl, plan, reader, seed=7, moves=50)
         got = dial_values(plan, reader.degrees())
         for name, v in values.items():
             assert got[name] == pytest.approx(v, abs=0.01)
@@ -119,11 +125,7 @@ def test_one_percent_corrupted_bytes(kind):
     with KnobController.open(plan) as ctl:
         reader = ShaftReader(ctl.shaft_file)
         ctl.home()
-        rng = random.Random(3)
-        for _ in range(30 if kind == "native" else 20):
-            values = random_values(rng, plan)
-            ctl.move_to(values)
-            assert_shafts_at(plan, reader, values)
+        random_moves(ctl, plan, reader, seed=3, moves=30 if kind == "native" else 20)
         # the noise was real and was survived by resending, not by luck
         assert ctl.link.resends > 5 and ctl.link.bad_lines > 0
 
@@ -134,11 +136,7 @@ def test_dropped_bytes(kind):
     with KnobController.open(plan) as ctl:
         reader = ShaftReader(ctl.shaft_file)
         ctl.home()
-        rng = random.Random(4)
-        for _ in range(10):
-            values = random_values(rng, plan)
-            ctl.move_to(values)
-            assert_shafts_at(plan, reader, values)
+        random_moves(ctl, plan, reader, seed=4, moves=10)
 
 
 @pytest.mark.parametrize("kind", KINDS)
