@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"rig: error: {exc}", file=sys.stderr)
         return UserError.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("rig: interrupted", file=sys.stderr)
         return 130
