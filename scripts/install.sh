@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Idempotent set-up on Debian: system packages (JACK, PortAudio, simavr, AVR toolchain,
+# Idempotent set-up on Debian: system packages (JACK, PortAudio, simavr, AVR toolchain, avrdude,
 # Chromium), a virtual environment in .venv with torch 2.13.0 (CPU) first, then rig itself.
 # Usage: bash scripts/install.sh [--test]   (--test adds the test tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(jackd2 libportaudio2 libsndfile1 simavr gcc-avr avr-libc binutils-avr libsimavr-dev libelf-dev make gcc pkg-config)
+# rig robot flash: avrdude uploads through the Arduino bootloader; arduino-core-avr ships that
+# bootloader (optiboot), which the flash test runs in simavr
+APT_PACKAGES+=(avrdude arduino-core-avr)
 [ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium)
 
 missing=()

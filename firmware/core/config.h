@@ -3,7 +3,7 @@
 #define RIG_CONFIG_H
 
 #define FW_NAME "rig-fw"
-#define FW_VERSION "2.0" /* 2.x: CRC-16 line checks (1.x had CRC-8) */
+#define FW_VERSION "2.1" /* 2.x: CRC-16 line checks (1.x had CRC-8); 2.1: limits in HELLO */
 #define AXES 4
 
 /* Step tick: one timer interrupt per tick. A STEP pulse is raised in one tick and lowered at
@@ -15,6 +15,7 @@
 
 #define MAX_ACCEL 30000u  /* keeps 2 * accel * 65535 inside uint32 */
 #define MAX_TRAVEL 60000L
+#define MAX_BACKLASH 2000
 #define MAXLINE 100       /* request bytes before newline, checksum included */
 #define RX_RING 128       /* power of two */
 #define OUT_MAX 112       /* longest reply line incl. checksum and '\n' */

@@ -9,6 +9,7 @@ typedef struct {
     uint16_t speed, accel, hspeed, backlash;
     int32_t travel;
     uint8_t endstop; /* homing mode: 0 hardstop, 1 endstop */
+    uint8_t invert;  /* 1: the motor turns the other way (DIR level flipped) */
 } axcfg_t;
 
 static axcfg_t cfg[AXES];
@@ -55,6 +56,33 @@ static void put_seq(out_t *o, int32_t seq) {
     put_s(o, FSTR(" N"));
     if (seq < 0) put_c(o, '?'); else put_i(o, seq);
 }
+/* Every line but the banner starts "<tag> N<seq>": ok, err, !done, !alarm, !limit. */
+static void begin(out_t *o, const char *tag, int32_t seq) {
+    o->n = 0;
+    put_s(o, tag);
+    put_seq(o, seq);
+}
+/* The text of an error code, from fw.h's table (the one place codes and texts are written). */
+static const char *err_text(uint8_t code) {
+    switch (code) {
+#define FW_ERROR_CASE(c, name, text) case c: return FSTR(text);
+    FW_ERRORS(FW_ERROR_CASE)
+#undef FW_ERROR_CASE
+    }
+    return FSTR("?");
+}
+/* " <code> <text>": the tail of an err reply and of an !alarm */
+static void put_code(out_t *o, uint8_t code) {
+    put_c(o, ' ');
+    put_i(o, code);
+    put_c(o, ' ');
+    put_s(o, err_text(code));
+}
+static void reply_ok(int32_t seq) { begin(&rep, FSTR("ok"), seq); }
+static void reply_err(int32_t seq, uint8_t code) {
+    begin(&rep, FSTR("err"), seq);
+    put_code(&rep, code);
+}
 static const char HEX[] = "0123456789ABCDEF";
 static void send(out_t *o) { /* append "*HHHH\n" and transmit */
     uint16_t c = crc16(o->b, o->n);
@@ -81,6 +109,7 @@ void fw_init(const char *reset_cause) {
         cfg[i].backlash = 0;
         cfg[i].travel = 3413; /* 300 degrees at 4096 steps/rev */
         cfg[i].endstop = 0;
+        cfg[i].invert = 0;
         ax_phase[i] = P_IDLE;
     }
     homed = estop = 0;
@@ -108,36 +137,34 @@ void fw_rx_byte(uint8_t c) {
 }
 void fw_rx_overrun(void) { rx_over = 1; }
 
-static void reply_err(int32_t seq, uint8_t code, const char *text) {
-    rep.n = 0;
-    put_s(&rep, FSTR("err"));
-    put_seq(&rep, seq);
-    put_c(&rep, ' ');
-    put_i(&rep, code);
-    put_c(&rep, ' ');
-    put_s(&rep, text);
-}
-
 /* ---------------- parsing helpers ---------------- */
 static uint8_t streq(const char *a, const char *b) { /* b lives in flash on the AVR */
     while (*a && *a == (char)FCHAR(b)) { a++; b++; }
     return *a == (char)FCHAR(b);
 }
-/* Parse a decimal in [lo, hi]; returns 0 on any junk. */
-static uint8_t parse_num(const char *s, int32_t lo, int32_t hi, int32_t *out) {
+/* Parse a decimal into [lo, hi]. Returns 0, E_SYNTAX for anything that is not a number, or
+ * range_err for a number outside the range: a well-formed but wrong value is never called a
+ * syntax error. Huge numbers saturate instead of overflowing. */
+static uint8_t parse_num(const char *s, int32_t lo, int32_t hi, uint8_t range_err, int32_t *out) {
     int32_t v = 0;
     uint8_t neg = 0, any = 0;
     if (*s == '-') { neg = 1; s++; }
     while (*s >= '0' && *s <= '9') {
-        v = v * 10 + (*s++ - '0');
+        if (v <= 10000000L) v = v * 10 + (*s - '0');
+        s++;
         any = 1;
-        if (v > 10000000L) return 0;
     }
-    if (!any || *s) return 0;
+    if (!any || *s) return E_SYNTAX;
     if (neg) v = -v;
-    if (v < lo || v > hi) return 0;
+    if (v < lo || v > hi) return range_err;
     *out = v;
-    return 1;
+    return 0;
+}
+static uint8_t parse_axis(const char *s, uint8_t *ax) {
+    int32_t v = 0;
+    uint8_t e = parse_num(s, 0, AXES - 1, E_AXIS, &v);
+    *ax = (uint8_t)v;
+    return e;
 }
 static int8_t hexval(char c) {
     if (c >= '0' && c <= '9') return (int8_t)(c - '0');
@@ -155,36 +182,32 @@ static void start_job(uint8_t kind, uint16_t seq, uint8_t axes) {
     hal_enable(1);
 }
 
-static void end_job(void) {
-    asy.n = 0;
-    if (job_failed) {
-        put_s(&asy, FSTR("!alarm"));
-        put_seq(&asy, job_seq);
-        put_s(&asy, FSTR(" 11 home-failed axes="));
-        for (uint8_t i = 0; i < AXES; i++)
-            if (job_failed & (1u << i)) put_c(&asy, (char)('0' + i));
-    } else {
-        put_s(&asy, FSTR("!done"));
-        put_seq(&asy, job_seq);
-        list_pos(&asy);
-    }
-    send(&asy);
-    job = J_NONE;
-}
-
-static void abort_job(const char *what, uint8_t code) {
-    if (job == J_NONE) return;
-    asy.n = 0;
-    put_s(&asy, FSTR("!alarm"));
-    put_seq(&asy, job_seq);
-    put_c(&asy, ' ');
-    put_i(&asy, code);
-    put_c(&asy, ' ');
-    put_s(&asy, what);
-    list_pos(&asy);
+static void finish_job(void) {
     send(&asy);
     job = J_NONE;
     job_pending = 0;
+}
+
+static void end_job(void) {
+    if (job_failed) {
+        begin(&asy, FSTR("!alarm"), job_seq);
+        put_code(&asy, E_HOME_FAILED);
+        put_s(&asy, FSTR(" axes="));
+        for (uint8_t i = 0; i < AXES; i++)
+            if (job_failed & (1u << i)) put_c(&asy, (char)('0' + i));
+    } else {
+        begin(&asy, FSTR("!done"), job_seq);
+        list_pos(&asy);
+    }
+    finish_job();
+}
+
+static void abort_job(uint8_t code) {
+    if (job == J_NONE) return;
+    begin(&asy, FSTR("!alarm"), job_seq);
+    put_code(&asy, code);
+    list_pos(&asy);
+    finish_job();
     for (uint8_t i = 0; i < AXES; i++) ax_phase[i] = P_IDLE;
 }
 
@@ -247,12 +270,32 @@ static uint8_t step_axis(uint8_t i, uint8_t hit) {
     return 1;
 }
 
+
 static void do_estop(void) {
     mo_halt();
     hal_enable(0);
     estop = 1;
     homed = 0; /* drivers off: the shafts may be turned by hand, positions are unknown */
-    abort_job(FSTR("estop"), E_ESTOP);
+    abort_job(E_ESTOP);
+}
+
+/* A closed end-stop far from zero during a move means the shaft is not where the count says
+ * (a travel longer than the pot's rotation, a lost step): stop everything and say which axis.
+ * Read in every homing mode: with no switch wired the pulled-up input reads open. */
+static uint8_t limit_hit(void) {
+    for (uint8_t i = 0; i < AXES; i++) {
+        if (!((job_pending >> i) & 1) || !hal_endstop(i) || mo_pos(i) <= ENDSTOP_TOL) continue;
+        mo_halt();
+        homed &= (uint8_t)~(1u << i);
+        begin(&asy, FSTR("!limit"), job_seq);
+        put_s(&asy, FSTR(" axis="));
+        put_i(&asy, i);
+        list_pos(&asy);
+        finish_job();
+        for (uint8_t k = 0; k < AXES; k++) ax_phase[k] = P_IDLE;
+        return 1;
+    }
+    return 0;
 }
 
 static void service_motion(void) {
@@ -266,25 +309,7 @@ static void service_motion(void) {
         uint8_t bit = (uint8_t)(1u << i);
         if ((done & bit) && (job_pending & bit) && step_axis(i, hit & bit)) job_pending &= (uint8_t)~bit;
     }
-    if (job == J_MOVE) {
-        /* an end-stop far from zero during a plain move means the position was lost */
-        for (uint8_t i = 0; i < AXES; i++) {
-            if (cfg[i].endstop && (job_pending & (1u << i)) && hal_endstop(i) && mo_pos(i) > ENDSTOP_TOL) {
-                mo_halt();
-                homed &= (uint8_t)~(1u << i);
-                asy.n = 0;
-                put_s(&asy, FSTR("!limit"));
-                put_seq(&asy, job_seq);
-                put_s(&asy, FSTR(" axis="));
-                put_i(&asy, i);
-                list_pos(&asy);
-                send(&asy);
-                job = J_NONE;
-                job_pending = 0;
-                return;
-            }
-        }
-    }
+    if (job == J_MOVE && limit_hit()) return;
     if (!job_pending) end_job();
 }
 
@@ -293,49 +318,59 @@ static void service_motion(void) {
 static char *tok[MAXTOK];
 static uint8_t ntok;
 
-static uint8_t axis_arg(const char *s, uint8_t *ax) {
-    int32_t v;
-    if (!parse_num(s, 0, AXES - 1, &v)) return 0;
-    *ax = (uint8_t)v;
+static uint8_t refuse_motion(uint16_t seq) { /* MOVE and HOME need a free, unlatched robot */
+    if (estop) reply_err(seq, E_ESTOP);
+    else if (job != J_NONE || mo_moving()) reply_err(seq, E_BUSY);
+    else return 0;
     return 1;
 }
 
 static void cmd_hello(uint16_t seq) {
-    put_s(&rep, FSTR("ok"));
-    put_seq(&rep, seq);
+    reply_ok(seq);
     put_s(&rep, FSTR(" " FW_NAME " " FW_VERSION " axes="));
     put_i(&rep, AXES);
     put_s(&rep, FSTR(" maxrate="));
     put_i(&rep, MAX_RATE);
+    put_s(&rep, FSTR(" maxaccel="));
+    put_i(&rep, MAX_ACCEL);
+    put_s(&rep, FSTR(" maxtravel="));
+    put_i(&rep, MAX_TRAVEL);
     list_homed(&rep);
 }
 
 static void cmd_status(uint16_t seq) {
-    put_s(&rep, FSTR("ok"));
-    put_seq(&rep, seq);
+    reply_ok(seq);
     put_s(&rep, FSTR(" state="));
     put_s(&rep, estop ? FSTR("estop") : job == J_HOME ? FSTR("homing") : (job == J_MOVE || mo_moving()) ? FSTR("moving") : FSTR("idle"));
     list_homed(&rep);
     list_pos(&rep);
 }
 
+/* Reads "axis:steps" tokens into tgt; returns 0 or the error code of the first bad one. */
+static uint8_t move_targets(int32_t *tgt, uint8_t *mask) {
+    if (ntok < 2) return E_SYNTAX;
+    for (uint8_t k = 1; k < ntok; k++) {
+        char *s = tok[k], *v = s;
+        uint8_t ax, e;
+        while (*v && *v != ':') v++;
+        if (!*v) return E_SYNTAX;
+        *v++ = 0;
+        if ((e = parse_axis(s, &ax)) != 0) return e;
+        if ((*mask >> ax) & 1) return E_SYNTAX; /* an axis named twice: which target was meant? */
+        e = parse_num(v, 0, cfg[ax].travel, E_LIMIT, &tgt[ax]);
+        if (e == E_SYNTAX) return e;
+        if (!((homed >> ax) & 1)) return E_NOT_HOMED;
+        if (e) return e;
+        *mask |= (uint8_t)(1u << ax);
+    }
+    return 0;
+}
+
 static void cmd_move(uint16_t seq) {
     int32_t tgt[AXES];
-    uint8_t mask = 0;
-    if (estop) return reply_err(seq, E_ESTOP, FSTR("estop latched, send CLEAR"));
-    if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, FSTR("busy"));
-    if (ntok < 2) return reply_err(seq, E_SYNTAX, FSTR("MOVE axis:steps ..."));
-    for (uint8_t k = 1; k < ntok; k++) {
-        char *s = tok[k];
-        uint8_t ax;
-        if (s[0] < '0' || s[0] > '9' || s[1] != ':') return reply_err(seq, E_SYNTAX, FSTR("MOVE axis:steps ..."));
-        s[1] = 0;
-        if (!axis_arg(s, &ax)) return reply_err(seq, E_AXIS, FSTR("no such axis"));
-        if (!parse_num(s + 2, -MAX_TRAVEL, MAX_TRAVEL, &tgt[ax])) return reply_err(seq, E_SYNTAX, FSTR("bad step count"));
-        if (!((homed >> ax) & 1)) return reply_err(seq, E_NOT_HOMED, FSTR("axis not homed"));
-        if (tgt[ax] < 0 || tgt[ax] > cfg[ax].travel) return reply_err(seq, E_LIMIT, FSTR("outside 0..travel"));
-        mask |= (uint8_t)(1u << ax);
-    }
+    uint8_t mask = 0, e;
+    if (refuse_motion(seq)) return;
+    if ((e = move_targets(tgt, &mask)) != 0) return reply_err(seq, e);
     start_job(J_MOVE, seq, mask);
     for (uint8_t i = 0; i < AXES; i++) {
         if (!(mask & (1u << i))) continue;
@@ -351,21 +386,19 @@ static void cmd_move(uint16_t seq) {
             mo_start(i, tgt[i], cfg[i].speed, cfg[i].accel, SEEK_NONE);
         }
     }
-    put_s(&rep, FSTR("ok"));
-    put_seq(&rep, seq);
+    reply_ok(seq);
 }
 
 static void cmd_home(uint16_t seq) {
     uint8_t mask = 0;
     int8_t mode = -1;
-    if (estop) return reply_err(seq, E_ESTOP, FSTR("estop latched, send CLEAR"));
-    if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, FSTR("busy"));
+    if (refuse_motion(seq)) return;
     for (uint8_t k = 1; k < ntok; k++) {
-        uint8_t ax;
+        uint8_t ax, e;
         if (streq(tok[k], FSTR("mode=hardstop"))) mode = 0;
         else if (streq(tok[k], FSTR("mode=endstop"))) mode = 1;
-        else if (axis_arg(tok[k], &ax)) mask |= (uint8_t)(1u << ax);
-        else return reply_err(seq, E_SYNTAX, FSTR("HOME [mode=hardstop|endstop] [axis ...]"));
+        else if ((e = parse_axis(tok[k], &ax)) != 0) return reply_err(seq, e);
+        else mask |= (uint8_t)(1u << ax);
     }
     if (!mask) mask = (1u << AXES) - 1;
     start_job(J_HOME, seq, mask);
@@ -374,42 +407,50 @@ static void cmd_home(uint16_t seq) {
         if (mode >= 0) cfg[i].endstop = (uint8_t)mode;
         home_axis(i);
     }
-    put_s(&rep, FSTR("ok"));
-    put_seq(&rep, seq);
+    reply_ok(seq);
 }
 
-static void cmd_config(uint16_t seq) {
-    uint8_t ax;
-    if (ntok < 2 || !axis_arg(tok[1], &ax)) return reply_err(seq, E_AXIS, FSTR("CONFIG axis [key=value ...]"));
-    axcfg_t c = cfg[ax];
+/* Applies "key=value" tokens to c; returns 0 or the error code of the first bad one. */
+static uint8_t config_values(axcfg_t *c) {
     for (uint8_t k = 2; k < ntok; k++) {
         char *s = tok[k], *v = s;
         int32_t n = 0;
+        uint8_t e;
         while (*v && *v != '=') v++;
-        if (!*v) return reply_err(seq, E_SYNTAX, FSTR("expected key=value"));
+        if (!*v) return E_SYNTAX;
         *v++ = 0;
         if (streq(s, FSTR("home"))) {
-            if (streq(v, FSTR("hardstop"))) c.endstop = 0;
-            else if (streq(v, FSTR("endstop"))) c.endstop = 1;
-            else return reply_err(seq, E_VALUE, FSTR("home=hardstop|endstop"));
+            if (streq(v, FSTR("hardstop"))) c->endstop = 0;
+            else if (streq(v, FSTR("endstop"))) c->endstop = 1;
+            else return E_VALUE;
             continue;
         }
-        uint8_t ok;
-        if (streq(s, FSTR("speed"))) { ok = parse_num(v, 1, MAX_RATE, &n); c.speed = (uint16_t)n; }
-        else if (streq(s, FSTR("hspeed"))) { ok = parse_num(v, 1, MAX_RATE, &n); c.hspeed = (uint16_t)n; }
-        else if (streq(s, FSTR("accel"))) { ok = parse_num(v, 1, MAX_ACCEL, &n); c.accel = (uint16_t)n; }
-        else if (streq(s, FSTR("travel"))) { ok = parse_num(v, 1, MAX_TRAVEL, &n); c.travel = n; }
-        else if (streq(s, FSTR("backlash"))) { ok = parse_num(v, 0, 2000, &n); c.backlash = (uint16_t)n; }
-        else return reply_err(seq, E_SYNTAX, FSTR("keys: speed accel travel backlash home hspeed"));
-        if (!ok) return reply_err(seq, E_VALUE, FSTR("value out of range"));
+        if (streq(s, FSTR("speed"))) { e = parse_num(v, 1, MAX_RATE, E_VALUE, &n); c->speed = (uint16_t)n; }
+        else if (streq(s, FSTR("hspeed"))) { e = parse_num(v, 1, MAX_RATE, E_VALUE, &n); c->hspeed = (uint16_t)n; }
+        else if (streq(s, FSTR("accel"))) { e = parse_num(v, 1, MAX_ACCEL, E_VALUE, &n); c->accel = (uint16_t)n; }
+        else if (streq(s, FSTR("travel"))) { e = parse_num(v, 1, MAX_TRAVEL, E_VALUE, &n); c->travel = n; }
+        else if (streq(s, FSTR("backlash"))) { e = parse_num(v, 0, MAX_BACKLASH, E_VALUE, &n); c->backlash = (uint16_t)n; }
+        else if (streq(s, FSTR("invert"))) { e = parse_num(v, 0, 1, E_VALUE, &n); c->invert = (uint8_t)n; }
+        else return E_SYNTAX;
+        if (e) return e;
     }
+    return 0;
+}
+
+static void cmd_config(uint16_t seq) {
+    uint8_t ax, e;
+    if (ntok < 2) return reply_err(seq, E_SYNTAX);
+    if ((e = parse_axis(tok[1], &ax)) != 0) return reply_err(seq, e);
+    axcfg_t c = cfg[ax];
+    if ((e = config_values(&c)) != 0) return reply_err(seq, e);
     if (ntok > 2) {
-        if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY, FSTR("busy"));
-        if (c.travel != cfg[ax].travel || c.endstop != cfg[ax].endstop) homed &= (uint8_t)~(1u << ax);
+        if (job != J_NONE || mo_moving()) return reply_err(seq, E_BUSY);
+        if (c.travel != cfg[ax].travel || c.endstop != cfg[ax].endstop || c.invert != cfg[ax].invert)
+            homed &= (uint8_t)~(1u << ax);
         cfg[ax] = c;
+        mo_invert = (uint8_t)((mo_invert & ~(1u << ax)) | (c.invert << ax));
     }
-    put_s(&rep, FSTR("ok"));
-    put_seq(&rep, seq);
+    reply_ok(seq);
     put_s(&rep, FSTR(" axis="));
     put_i(&rep, ax);
     /* a write is acknowledged in a short line: on a noisy link every byte of a reply is a
@@ -426,20 +467,52 @@ static void cmd_config(uint16_t seq) {
     put_s(&rep, c.endstop ? FSTR(" home=endstop") : FSTR(" home=hardstop"));
     put_s(&rep, FSTR(" hspeed="));
     put_i(&rep, c.hspeed);
+    put_s(&rep, c.invert ? FSTR(" invert=1") : FSTR(" invert=0"));
 }
 
-static void handle_line(uint8_t n) {
-    /* checksum: "...*HHHH" over everything before '*' */
-    if (n < 6 || line[n - 5] != '*') return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
+static void cmd_stop(uint16_t seq) {
+    mo_stop_decel();
+    for (uint8_t i = 0; i < AXES; i++)
+        if (ax_phase[i] == P_PRE) ax_phase[i] = P_FINAL; /* no second segment after a stop */
+    if (job == J_HOME) {
+        /* an interrupted homing leaves those axes unhomed */
+        homed &= (uint8_t)~job_pending;
+        for (uint8_t i = 0; i < AXES; i++)
+            if (job_pending & (1u << i)) ax_phase[i] = P_IDLE;
+    }
+    reply_ok(seq);
+}
+
+static void cmd_estop(uint16_t seq) {
+    do_estop();
+    reply_ok(seq);
+}
+
+static void cmd_clear(uint16_t seq) {
+    if (hal_estop_input()) return reply_err(seq, E_ESTOP); /* the button is still pressed */
+    estop = 0;
+    reply_ok(seq);
+}
+
+static void cmd_reset(uint16_t seq) {
+    reply_ok(seq);
+    send(&rep);
+    hal_reset();
+    rep.n = 0xFF; /* sent already, and never cached: the reset clears the cache */
+}
+
+/* Checks "...*HHHH" and splits the body into tok[]; returns the sequence number, or -1 after
+ * answering an untrusted line with `err N?`. */
+static int32_t split_line(uint8_t n) {
     uint16_t want = 0;
+    if (n < 6 || line[n - 5] != '*') return reply_err(-1, E_CHECKSUM), -1;
     for (uint8_t k = n - 4; k < n; k++) {
         int8_t h = hexval(line[k]);
-        if (h < 0) return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
+        if (h < 0) return reply_err(-1, E_CHECKSUM), -1;
         want = (uint16_t)(want << 4 | (uint8_t)h);
     }
-    if (crc16(line, n - 5) != want) return reply_err(-1, E_CHECKSUM, FSTR("checksum"));
+    if (crc16(line, n - 5) != want) return reply_err(-1, E_CHECKSUM), -1;
     line[n - 5] = 0;
-
     ntok = 0;
     for (char *p = line; *p && ntok < MAXTOK;) {
         while (*p == ' ') *p++ = 0;
@@ -448,52 +521,27 @@ static void handle_line(uint8_t n) {
         while (*p && *p != ' ') p++;
     }
     int32_t seq;
-    if (ntok < 2 || tok[0][0] != 'N' || !parse_num(tok[0] + 1, 0, 65535, &seq))
-        return reply_err(-1, E_SYNTAX, FSTR("expected N<seq> COMMAND"));
+    if (ntok < 2 || tok[0][0] != 'N' || parse_num(tok[0] + 1, 0, 65535, E_SYNTAX, &seq))
+        return reply_err(-1, E_SYNTAX), -1;
+    ntok--; /* drop the sequence token */
+    for (uint8_t k = 0; k < ntok; k++) tok[k] = tok[k + 1];
+    return seq;
+}
+
+static void handle_line(uint8_t n) {
+    int32_t seq = split_line(n);
+    if (seq < 0) return;
     if (have_last && (uint16_t)seq == last_seq) { /* a resend: same answer, no second action */
         hal_uart_write(cached.b, cached.n);
         rep.n = 0xFF;
         return;
     }
-    ntok--; /* drop the sequence token */
-    for (uint8_t k = 0; k < ntok; k++) tok[k] = tok[k + 1];
-    const char *c = tok[0];
     rep.n = 0;
-    if (streq(c, FSTR("HELLO")) || streq(c, FSTR("INFO"))) cmd_hello((uint16_t)seq);
-    else if (streq(c, FSTR("STATUS")) || streq(c, FSTR("POS"))) cmd_status((uint16_t)seq);
-    else if (streq(c, FSTR("MOVE"))) cmd_move((uint16_t)seq);
-    else if (streq(c, FSTR("HOME"))) cmd_home((uint16_t)seq);
-    else if (streq(c, FSTR("CONFIG"))) cmd_config((uint16_t)seq);
-    else if (streq(c, FSTR("STOP"))) {
-        mo_stop_decel();
-        for (uint8_t i = 0; i < AXES; i++)
-            if (ax_phase[i] == P_PRE) ax_phase[i] = P_FINAL; /* no second segment after a stop */
-        if (job == J_HOME) {
-            /* an interrupted homing leaves those axes unhomed */
-            homed &= (uint8_t)~job_pending;
-            for (uint8_t i = 0; i < AXES; i++)
-                if (job_pending & (1u << i)) ax_phase[i] = P_IDLE;
-        }
-        put_s(&rep, FSTR("ok"));
-        put_seq(&rep, seq);
-    } else if (streq(c, FSTR("ESTOP"))) {
-        do_estop();
-        put_s(&rep, FSTR("ok"));
-        put_seq(&rep, seq);
-    } else if (streq(c, FSTR("CLEAR"))) {
-        if (hal_estop_input()) return reply_err(seq, E_ESTOP, FSTR("estop button still pressed"));
-        estop = 0;
-        put_s(&rep, FSTR("ok"));
-        put_seq(&rep, seq);
-    } else if (streq(c, FSTR("RESET"))) {
-        put_s(&rep, FSTR("ok"));
-        put_seq(&rep, seq);
-        send(&rep);
-        hal_reset();
-        rep.n = 0xFF;
-        return;
-    } else reply_err(seq, E_UNKNOWN, FSTR("unknown command"));
-    last_seq = (uint16_t)seq;
+#define FW_DISPATCH(name, handler) if (streq(tok[0], FSTR(#name))) handler((uint16_t)seq); else
+    FW_COMMANDS(FW_DISPATCH) reply_err(seq, E_UNKNOWN);
+#undef FW_DISPATCH
+    if (rep.n == 0xFF) return;
+    last_seq = (uint16_t)seq; /* errors are cached too: a resend must not act either */
     have_last = 1;
     cache_it = 1;
 }
@@ -508,7 +556,7 @@ void fw_poll(void) {
         /* answer now (the newline may be among the lost bytes); the tail of a cut line that
          * arrives later fails its checksum and gets its own error */
         line_len = line_err = 0;
-        reply_err(-1, E_OVERRUN, FSTR("rx overrun"));
+        reply_err(-1, E_OVERRUN);
         send(&rep);
     }
     while (rx_tail != rx_head) {
@@ -519,7 +567,7 @@ void fw_poll(void) {
             line_len = line_err = 0;
             rep.n = 0xFF; /* 0xFF: nothing to send */
             cache_it = 0;
-            if (err == E_OVERLONG) reply_err(-1, E_OVERLONG, FSTR("line too long"));
+            if (err == E_OVERLONG) reply_err(-1, E_OVERLONG);
             else if (n) handle_line(n); /* empty lines are ignored: the host sends one to resync */
             if (rep.n != 0xFF) {
                 send(&rep);
@@ -533,8 +581,9 @@ void fw_poll(void) {
     }
     if (hal_estop_input() && !estop) {
         do_estop();
-        asy.n = 0;
-        put_s(&asy, FSTR("!alarm N? 9 estop-button"));
+        begin(&asy, FSTR("!alarm"), -1); /* unsolicited: no request asked for it */
+        put_code(&asy, E_ESTOP);
+        put_s(&asy, FSTR(" src=button"));
         send(&asy);
     }
     service_motion();

@@ -2,7 +2,7 @@
 #include "hal.h"
 
 axis_t mo_axis[AXES];
-uint8_t mo_done, mo_hit;
+uint8_t mo_done, mo_hit, mo_invert;
 static uint8_t phase;
 
 void mo_init(void) {
@@ -13,7 +13,7 @@ void mo_init(void) {
         a->dir = 0;
         a->seek = SEEK_NONE;
     }
-    mo_done = mo_hit = 0;
+    mo_done = mo_hit = mo_invert = 0;
 }
 
 uint16_t mo_isqrt(uint32_t x) {
@@ -51,7 +51,7 @@ void mo_start(uint8_t i, int32_t target, uint16_t speed, uint16_t accel, uint8_t
             a->vstep = vmin;
             a->acc = (uint16_t)(TICK_HZ - vmin);
         }
-        hal_set_dir(i, d > 0);
+        hal_set_dir(i, (d > 0) != ((mo_invert >> i) & 1));
         a->dir = d;
     }
     crit_exit(s);

@@ -24,6 +24,7 @@ typedef struct {
 extern axis_t mo_axis[AXES];
 extern uint8_t mo_done; /* bit per axis: a segment ended (set by the tick, cleared by main) */
 extern uint8_t mo_hit;  /* bit per axis: a seek ended on the switch */
+extern uint8_t mo_invert; /* bit per axis: the motor is wired to turn the other way (CONFIG invert=1) */
 
 void mo_init(void);
 void mo_start(uint8_t axis, int32_t target, uint16_t speed, uint16_t accel, uint8_t seek);

@@ -4,10 +4,16 @@
  * port pins and moves the virtual knobs of vmotor.c, which also drive the end-stop inputs.
  * Prints "PTY <path>" on stdout (never use the /tmp/simavr-uart0 symlink: parallel instances
  * fight over it). SIGUSR1 resets the MCU (reset=external); SIGTERM ends with _exit, because
- * uart_pty_stop() hangs. */
+ * uart_pty_stop() hangs.
+ * `--boot optiboot_atmega328.hex` plays an Arduino board instead: the bootloader sits at the
+ * top of flash and runs after every reset, the application flash starts erased unless --elf
+ * preloads it, and opening the pty resets the MCU the way the DTR line does through the
+ * board's auto-reset capacitor (a pty has no DTR, so the open is seen with inotify). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <sys/inotify.h>
+#include <termios.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -111,19 +117,87 @@ static void set_inputs(void) {
     avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ('C'), ESTOP_BIT), 0);
 }
 
-int main(int argc, char **argv) {
-    vm_parse(argc, argv);
-    vm_watch_parent();
-    if (!vm_opt.elf) { fprintf(stderr, "--elf build/rig-fw.elf is required\n"); return 2; }
+/* Writes an Intel HEX image into flash; returns its lowest address. Our own reader: simavr's
+ * refuses record type 03, which the Arduino bootloaders carry. */
+static uint32_t load_hex(const char *hex) {
+    FILE *f = fopen(hex, "r");
+    if (!f) { perror(hex); exit(2); }
+    char rec[600];
+    uint32_t base = 0, lowest = UINT32_MAX;
+    while (fgets(rec, sizeof rec, f)) {
+        unsigned n, addr, type, b;
+        if (rec[0] != ':' || sscanf(rec + 1, "%2x%4x%2x", &n, &addr, &type) != 3) continue;
+        const char *d = rec + 9;
+        if (type == 0x02 || type == 0x04) {
+            unsigned hi;
+            sscanf(d, "%4x", &hi);
+            base = type == 0x02 ? hi << 4 : hi << 16;
+        } else if (type == 0x00) {
+            for (unsigned k = 0; k < n && sscanf(d + 2 * k, "%2x", &b) == 1; k++) {
+                uint32_t at = base + addr + k;
+                if (at > avr->flashend) continue; /* Debian's optiboot hex has 4 stray bytes at 0x8010 */
+                avr->flash[at] = (uint8_t)b;
+                if (at < lowest) lowest = at;
+            }
+        }
+    }
+    fclose(f);
+    if (lowest == UINT32_MAX) { fprintf(stderr, "no data in %s\n", hex); exit(2); }
+    return lowest;
+}
+
+/* The bootloader runs after every reset (the BOOTRST fuse of an Arduino). */
+static void load_bootloader(const char *hex) {
+    avr->reset_pc = load_hex(hex);
+    avr->pc = avr->reset_pc;
+}
+
+/* Board auto-reset: the first open of the pty by another program resets the MCU. */
+static int port_watch = -1;
+static int port_opened(void) {
+    static unsigned calls;
+    if (port_watch < 0 || (++calls & 4095)) return 0;
+    char buf[sizeof(struct inotify_event) + 64];
+    int opened = 0;
+    ssize_t n;
+    while ((n = read(port_watch, buf, sizeof buf)) > 0)
+        for (char *q = buf; q < buf + n; q += sizeof(struct inotify_event) + ((struct inotify_event *)q)->len)
+            if (((struct inotify_event *)q)->mask & IN_OPEN) opened = 1;
+    return opened;
+}
+
+/* A real UART has no flow control: what the last program sent while nobody read it was lost
+ * long ago. simavr's bridge holds it back (XON/XOFF) and would feed it to the bootloader after
+ * the reset, so drop it, as the board would have. */
+static void drop_pending_input(void) {
+    tcflush(pty.port[0].s, TCIFLUSH);
+    pty.port[0].out.read = pty.port[0].out.write; /* the consumer side: what a read would do */
+    pty.port[0].buffer_done = pty.port[0].buffer_len;
+}
+
+static void make_mcu(void) {
     elf_firmware_t f;
     memset(&f, 0, sizeof f);
-    if (elf_read_firmware(vm_opt.elf, &f) != 0) { fprintf(stderr, "cannot read %s\n", vm_opt.elf); return 2; }
+    if (vm_opt.elf && elf_read_firmware(vm_opt.elf, &f) != 0) { fprintf(stderr, "cannot read %s\n", vm_opt.elf); exit(2); }
     if (!f.mmcu[0]) strcpy(f.mmcu, "atmega328p");
     if (!f.frequency) f.frequency = 16000000;
     avr = avr_make_mcu_by_name(f.mmcu);
-    if (!avr) { fprintf(stderr, "unknown MCU %s\n", f.mmcu); return 2; }
+    if (!avr) { fprintf(stderr, "unknown MCU %s\n", f.mmcu); exit(2); }
     avr_init(avr);
-    avr_load_firmware(avr, &f);
+    avr->frequency = f.frequency;
+    if (vm_opt.elf) avr_load_firmware(avr, &f);
+    if (vm_opt.boot) {
+        load_bootloader(vm_opt.boot);
+        avr_regbit_clear(avr, avr->reset_flags.porf);
+        avr_regbit_set(avr, avr->reset_flags.extrf); /* as if just reset: the bootloader listens first */
+    }
+}
+
+int main(int argc, char **argv) {
+    vm_parse(argc, argv);
+    vm_watch_parent();
+    if (!vm_opt.elf && !vm_opt.boot) { fprintf(stderr, "--elf build/rig-fw.elf or --boot BOOTLOADER.hex is required\n"); return 2; }
+    make_mcu();
     vm_init();
 
     uart_pty_init(avr, &pty);
@@ -153,6 +227,13 @@ int main(int argc, char **argv) {
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (vm_opt.boot) {
+        port_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (port_watch < 0 || inotify_add_watch(port_watch, pty.port[0].slavename, IN_OPEN) < 0) {
+            perror("inotify");
+            return 2;
+        }
+    }
     printf("PTY %s\n", pty.port[0].slavename);
     printf("SHAFTS %s\n", vm_opt.shaft_file ? vm_opt.shaft_file : "-");
     fflush(stdout);
@@ -168,6 +249,10 @@ int main(int argc, char **argv) {
             _exit(3);
         }
         if (quit_sig) _exit(0);
+        if (port_opened()) {
+            drop_pending_input();
+            reset_sig = 1;
+        }
         if (reset_sig || reset_steps) {
             reset_sig = reset_steps = 0;
             avr_reset(avr);

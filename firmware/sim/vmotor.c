@@ -72,6 +72,11 @@ void vm_parse(int argc, char **argv) {
             if (sscanf(v, "%d:%ld", &vm_opt.stall_axis, &vm_opt.stall_every) != 2) { fprintf(stderr, "--stall AXIS:EVERY\n"); exit(2); }
         } else if (!strcmp(a, "--timescale")) vm_opt.timescale = atof(v);
         else if (!strcmp(a, "--elf")) vm_opt.elf = v;
+        else if (!strcmp(a, "--boot")) vm_opt.boot = v;
+        else if (!strcmp(a, "--reversed")) { /* AXIS[,AXIS...] */
+            for (const char *p = v; *p; p++)
+                if (*p >= '0' && *p < '0' + VM_AXES) vm_opt.reversed[*p - '0'] = 1;
+        }
         else { fprintf(stderr, "unknown option %s\n", a); exit(2); }
         i++;
     }
@@ -112,6 +117,7 @@ void vm_init(void) {
 }
 
 void vm_step(int i, int positive) {
+    if (vm_opt.reversed[i]) positive = !positive;
     vm_total_steps++;
     motor[i] += positive ? 1 : -1;
     axis_steps[i]++;

@@ -17,7 +17,9 @@ typedef struct {
     int stall_axis;             /* -1 = none */
     long stall_every;           /* lose every Nth step on stall_axis */
     double timescale;           /* native only: virtual seconds per wall second */
+    int reversed[VM_AXES];      /* 1: that motor is wired to turn the other way (DIR high = CCW) */
     const char *elf;            /* simavr only */
+    const char *boot;           /* simavr only: bootloader .hex; opening the port resets into it */
 } vm_opts_t;
 
 extern vm_opts_t vm_opt;

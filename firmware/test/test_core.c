@@ -107,9 +107,11 @@ static void home_all(void) {
 
 static void test_banner_and_hello(void) {
     boot();
-    CHECK(strncmp(out, "rig-fw 2.0 axes=4 reset=power homed=0*", 38) == 0, "banner: %s", out);
+    CHECK(strncmp(out, "rig-fw " FW_VERSION " axes=4 reset=power homed=0*", 38) == 0, "banner: %s", out);
     const char *r = req("N1 HELLO");
-    CHECK(strstr(r, "ok N1 rig-fw 2.0 axes=4") != NULL, "hello: %s", r);
+    /* the host reads the limits from here instead of hard-coding them */
+    CHECK(strstr(r, "ok N1 rig-fw " FW_VERSION " axes=4 maxrate=8000 maxaccel=30000 maxtravel=60000 homed=0,0,0,0*") != NULL,
+          "hello: %s", r);
 }
 
 static void test_bad_checksum(void) {
@@ -302,7 +304,7 @@ static void test_stop_estop(void) {
     CHECK(strstr(req("N68 MOVE 0:10"), "err N68 6"), "needs homing after estop");
     estop_btn = 1;
     fw_poll();
-    CHECK(strstr(since_mark(), "!alarm N? 9 estop-button"), "button estop");
+    CHECK(strstr(since_mark(), "!alarm N? 9 estop src=button*"), "button estop");
     CHECK(strstr(req("N69 CLEAR"), "err N69 9"), "cannot clear while pressed");
     estop_btn = 0;
     CHECK(strstr(req("N70 CLEAR"), "ok N70"), "clear after release");
@@ -339,6 +341,75 @@ static void test_endstop_homing(void) {
     CHECK(run_until("!alarm N6 11 home-failed axes=2", 8000), "home failure reported");
     CHECK(strstr(req("N7 MOVE 2:10"), "err N7 6"), "still unhomed");
     switch_broken = 0;
+}
+
+/* A pot whose real rotation is shorter than the configured travel, homed against its stop:
+ * the far end stalls unseen (no sensor there), and on the way back the switch at the near
+ * end closes while the count still says 900 steps. That must end the move with !limit (and
+ * no !done at a position the shaft never reached) whatever the homing mode. */
+static void test_limit_in_every_homing_mode(void) {
+    for (int endstop_mode = 0; endstop_mode < 2; endstop_mode++) {
+        boot();
+        home_all();
+        req(endstop_mode ? "N10 HOME mode=endstop 0" : "N10 HOME mode=hardstop 0");
+        CHECK(run_until("!done N10", 8000), "re-home axis 0 (mode %d)", endstop_mode);
+        shaft_max = 2500;
+        req("N11 MOVE 0:3413");
+        CHECK(run_until("!done N11 pos=3413,", 3000), "stall at the far end is not seen");
+        CHECK(shaft[0] == 2500, "shaft stalled at its stop (%ld)", shaft[0]);
+        since_mark();
+        req("N12 MOVE 0:100");
+        CHECK(run_until("!limit N12 axis=0 pos=", 3000), "limit reported (mode %d)", endstop_mode);
+        run_ms(100);
+        CHECK(!strstr(out, "!done N12"), "no !done after the limit (mode %d)", endstop_mode);
+        int32_t p = mo_pos(0);
+        CHECK(p > 800 && p < 1000, "stopped where the switch closed (%ld)", (long)p);
+        CHECK(strstr(req("N13 STATUS"), "state=idle homed=0,1,1,1"), "axis 0 un-homed, job over");
+        CHECK(strstr(req("N14 MOVE 1:10"), "ok N14"), "the robot takes the next request");
+        CHECK(run_until("!done N14", 1000), "next move runs");
+        shaft_max = 3413;
+    }
+}
+
+/* Every err reply carries its code's text from fw.h's table, and each code means one thing
+ * whichever command it answers. */
+static void test_error_codes_agree(void) {
+    boot();
+    home_all();
+    CHECK(strstr(req("N1 HOME 4"), "err N1 10 no such axis*"), "HOME bad axis is 10");
+    CHECK(strstr(req("N2 MOVE 4:10"), "err N2 10 no such axis*"), "MOVE bad axis is 10");
+    CHECK(strstr(req("N3 MOVE 12:10"), "err N3 10 no such axis*"), "two-digit axis is 10");
+    CHECK(strstr(req("N4 CONFIG 7"), "err N4 10 no such axis*"), "CONFIG bad axis is 10");
+    CHECK(strstr(req("N5 MOVE 0:60001"), "err N5 7 outside 0..travel*"), "just above MAX_TRAVEL is 7");
+    CHECK(strstr(req("N6 MOVE 0:99999999999"), "err N6 7 outside 0..travel*"), "huge target is 7");
+    CHECK(strstr(req("N7 MOVE 0:60000"), "err N7 7 outside 0..travel*"), "MAX_TRAVEL is 7");
+    CHECK(strstr(req("N8 MOVE 0:1x"), "err N8 4 syntax*"), "junk target is 4");
+    CHECK(strstr(req("N9 MOVE 0:10 0:20"), "err N9 4 syntax*"), "an axis named twice is refused");
+    CHECK(strstr(req("N10 MOVE"), "err N10 4 syntax*"), "MOVE without targets");
+    CHECK(strstr(req("N11 CONFIG"), "err N11 4 syntax*"), "CONFIG without axis");
+    CHECK(strstr(req("N12 CONFIG 0 speed=fast"), "err N12 4 syntax*"), "junk value is 4");
+    CHECK(strstr(req("N13 CONFIG 0 speed=0"), "err N13 12 value out of range*"), "bad value is 12");
+    CHECK(strstr(req("N14 FROB"), "err N14 5 unknown command*"), "unknown");
+    CHECK(strstr(req("N15 ESTOP"), "ok N15"), "estop");
+    CHECK(strstr(req("N16 MOVE 0:10"), "err N16 9 estop*"), "latched");
+    CHECK(strstr(req("N017 STATUS"), "ok N17 "), "leading zeros in the sequence number are read as decimal");
+    CHECK(strstr(req("N17 STATUS"), "ok N17 "), "and N17 is then a resend of N017");
+}
+
+/* invert=1 flips the DIR level of that axis only: a motor wired the other way turns the knob
+ * the right way, homing included. Changing it un-homes the axis. */
+static void test_invert_direction(void) {
+    boot();
+    home_all();
+    CHECK(strstr(req("N1 CONFIG 2 invert=1"), "ok N1 axis=2*"), "invert accepted");
+    CHECK(strstr(req("N2 STATUS"), "homed=1,1,0,1"), "changing the direction un-homes the axis");
+    CHECK(strstr(req("N3 CONFIG 2 invert=2"), "err N3 12"), "invert is 0 or 1");
+    req("N4 HOME 2");
+    CHECK(run_until("!done N4", 5000), "homing with the inverted axis");
+    CHECK(dir_pos[2] == 1, "homing (towards zero) drives the inverted motor's DIR high");
+    req("N5 MOVE 2:100 1:100");
+    CHECK(run_until("!done N5", 2000), "move");
+    CHECK(dir_pos[2] == 0 && dir_pos[1] == 1, "upwards: inverted DIR low, the others high");
 }
 
 static void test_reset_command(void) {
@@ -399,11 +470,12 @@ static void test_config_replies(void) {
     const char *r = req("N7 CONFIG 1 speed=3000 accel=9000 travel=1200 backlash=4 home=hardstop hspeed=500");
     CHECK(strncmp(r, "ok N7 axis=1*", 13) == 0 && strlen(r) == 18, "short write reply: %s", r);
     r = req("N8 CONFIG 1");
-    CHECK(strstr(r, "ok N8 axis=1 speed=3000 accel=9000 travel=1200 backlash=4 home=hardstop hspeed=500*"), "read back: %s", r);
-    r = req("N9 CONFIG 3 speed=8000 accel=30000 travel=60000 backlash=2000 home=endstop hspeed=8000");
+    CHECK(strstr(r, "ok N8 axis=1 speed=3000 accel=9000 travel=1200 backlash=4 home=hardstop hspeed=500 invert=0*"), "read back: %s", r);
+    r = req("N9 CONFIG 3 speed=8000 accel=30000 travel=60000 backlash=2000 home=hardstop hspeed=8000");
     CHECK(strncmp(r, "ok N9 axis=3*", 13) == 0, "longest write: %s", r);
+    CHECK(strstr(req("N11 CONFIG 3 invert=1"), "ok N11 axis=3*"), "invert");
     r = req("N10 CONFIG 3");
-    CHECK(strstr(r, "ok N10 axis=3 speed=8000 accel=30000 travel=60000 backlash=2000 home=endstop hspeed=8000*"), "longest read-back fits: %s", r);
+    CHECK(strstr(r, "ok N10 axis=3 speed=8000 accel=30000 travel=60000 backlash=2000 home=hardstop hspeed=8000 invert=1*"), "longest read-back fits: %s", r);
 }
 
 int main(void) {
@@ -420,6 +492,9 @@ int main(void) {
         {"backlash", test_backlash},
         {"endstop_homing", test_endstop_homing},
         {"reset_command", test_reset_command},
+        {"invert_direction", test_invert_direction},
+        {"limit_in_every_homing_mode", test_limit_in_every_homing_mode},
+        {"error_codes_agree", test_error_codes_agree},
         {"crc16_catches_bit_errors", test_crc16_catches_bit_errors},
         {"config_replies", test_config_replies},
     };

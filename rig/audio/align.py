@@ -1,6 +1,8 @@
 """Alignment: timing comes from the loopback channel only (the wet channel may be noisy,
 distorted or silent). Latency = where the start impulses arrived; the end impulses must sit
-exactly where programmed, else samples were lost or added and the take is unusable."""
+exactly where programmed, else samples were lost or added and the take is unusable. The
+loopback's polarity is found, not assumed (a swapped pin-2/pin-3 cable inverts it), and
+reported with the take."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class AlignedTake:
     gains: list[dict] = field(default_factory=list)
     impulse_scores: list[float] = field(default_factory=list)  # normalised correlation per impulse
     impulse_error_samples: int = 0
+    loopback_polarity: int = 1  # -1: the loopback arrives inverted (e.g. a pin-2/pin-3 swapped cable)
 
     @property
     def samples(self) -> int:
@@ -47,9 +50,9 @@ def align_take(program: DryProgram, rec: Recording, max_latency_s: float = MAX_L
     slack = len(loop) - n
     if slack < 0:
         raise AlignmentError(f"recording is {-slack} samples shorter than the program: the stream stopped early")
-    latency, start_scores = _find_start(program, loop, min(int(max_latency_s * sr), slack))
-    end_scores = _check_end(program, loop, latency)
-    error = _impulse_error(program, loop, latency)
+    latency, start_scores, polarity = _find_start(program, loop, min(int(max_latency_s * sr), slack))
+    end_scores = _check_end(program, loop, latency, polarity)
+    error = _impulse_error(program, loop, latency, polarity)
     if error:
         raise AlignmentError(f"an impulse is {error} samples off its programmed spacing: samples lost between impulses")
     crop = slice(latency, latency + n)
@@ -60,6 +63,7 @@ def align_take(program: DryProgram, rec: Recording, max_latency_s: float = MAX_L
         latency_samples=int(latency), device_delay_samples=device_delay(program, loop_al, wet_al),
         content=program.content, gains=[dict(g) for g in program.gains],
         impulse_scores=[round(s, 4) for s in start_scores + end_scores], impulse_error_samples=error,
+        loopback_polarity=polarity,
     )
 
 
@@ -67,22 +71,23 @@ def _offsets(positions: list[int]) -> list[int]:
     return [p - positions[0] for p in positions]
 
 
-def _find_start(program: DryProgram, loop: np.ndarray, max_latency: int) -> tuple[int, list[float]]:
+def _find_start(program: DryProgram, loop: np.ndarray, max_latency: int) -> tuple[int, list[float], int]:
     first = program.start_impulses[0]
-    pos, scores = find_train(loop, program.impulse, _offsets(program.start_impulses), first, first + max_latency + 1)
+    pos, scores, polarity = find_train(loop, program.impulse, _offsets(program.start_impulses), first,
+                                       first + max_latency + 1)
     if min(scores) < MIN_SCORE:
         raise AlignmentError(
             f"start impulses not found on the loopback (match {min(scores):.2f} < {MIN_SCORE}); "
             "check the loopback cable (output to input 1) and the output level"
         )
-    return pos - first, scores
+    return pos - first, scores, polarity
 
 
-def _check_end(program: DryProgram, loop: np.ndarray, latency: int) -> list[float]:
+def _check_end(program: DryProgram, loop: np.ndarray, latency: int, polarity: int) -> list[float]:
     window = int(END_WINDOW_S * program.sample_rate)
     expected = program.end_impulses[0] + latency
     offsets = _offsets(program.end_impulses)
-    pos, scores = find_train(loop, program.impulse, offsets, expected - window, expected + window + 1)
+    pos, scores, _ = find_train(loop, program.impulse, offsets, expected - window, expected + window + 1, polarity)
     if min(scores) < MIN_SCORE:
         raise AlignmentError(
             f"end impulses not found within ±{window} samples of where programmed (match {min(scores):.2f}): "
@@ -96,14 +101,14 @@ def _check_end(program: DryProgram, loop: np.ndarray, latency: int) -> list[floa
     return scores
 
 
-def _impulse_error(program: DryProgram, loop: np.ndarray, latency: int) -> int:
+def _impulse_error(program: DryProgram, loop: np.ndarray, latency: int, polarity: int) -> int:
     """Largest distance between an impulse's own correlation peak and its programmed place."""
     k = program.impulse
     reach = 16
     worst = 0
     for p in program.start_impulses + program.end_impulses:
         lo = p + latency - reach
-        scores = ncc(loop[max(lo, 0) : p + latency + reach + len(k)], k)
+        scores = polarity * ncc(loop[max(lo, 0) : p + latency + reach + len(k)], k)
         worst = max(worst, abs(int(np.argmax(scores)) + max(lo, 0) - (p + latency)))
     return worst
 

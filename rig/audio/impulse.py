@@ -31,22 +31,30 @@ def sync_impulse(sample_rate: int, amplitude: float = 1.0) -> np.ndarray:
 
 
 def ncc(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Normalised cross-correlation: ncc[i] compares x[i:i+len(kernel)] with the kernel."""
+    """Zero-mean normalised cross-correlation: ncc[i] compares x[i:i+len(kernel)] with the
+    kernel, each less its mean, so a DC offset on the input changes nothing. Signed: an
+    inverted copy of the kernel scores -1."""
     x = np.asarray(x, dtype=np.float64)
     k = np.asarray(kernel, dtype=np.float64)
+    k = k - k.mean()  # with a zero-mean kernel the window's own mean drops out of the product
     n = len(k)
     if len(x) < n:
         return np.zeros(0)
     corr = fftconvolve(x, k[::-1], mode="valid")
-    energy = np.convolve(x * x, np.ones(n), mode="valid")
+    ones = np.ones(n)
+    energy = np.convolve(x * x, ones, mode="valid") - np.convolve(x, ones, mode="valid") ** 2 / n
     floor = n * 1e-12  # digital silence must not divide by zero
     return corr / (np.sqrt(np.maximum(energy, 0.0) + floor) * np.linalg.norm(k))
 
 
-def find_train(x: np.ndarray, kernel: np.ndarray, offsets: list[int], lo: int, hi: int) -> tuple[int, list[float]]:
+def find_train(x: np.ndarray, kernel: np.ndarray, offsets: list[int], lo: int, hi: int,
+               polarity: int = 0) -> tuple[int, list[float], int]:
     """Best position p in [lo, hi) of an impulse train whose impulses start at p + offsets.
 
-    Returns p and the per-impulse scores; the caller decides whether they are good enough.
+    polarity: +1 or -1 to look for the train as sent or inverted; 0 finds out (a swapped
+    pin-2/pin-3 cable inverts the loopback). Returns p, the per-impulse scores in that
+    polarity (a match scores near +1 either way) and the polarity; the caller decides
+    whether the scores are good enough.
     """
     lo = max(lo, 0)
     span = offsets[-1] + len(kernel)
@@ -54,8 +62,11 @@ def find_train(x: np.ndarray, kernel: np.ndarray, offsets: list[int], lo: int, h
     scores = ncc(seg, kernel)
     n_pos = min(hi - lo, len(scores) - offsets[-1])
     if n_pos <= 0:
-        return lo, [0.0] * len(offsets)
-    # A matched impulse correlates positively; polarity flips are a wiring fault, not a match.
+        return lo, [0.0] * len(offsets), polarity or 1
+    # The whole train decides the polarity: one impulse's opposite-sign side lobe lies a few
+    # samples off its peak, and taking that for the peak is the misalignment to avoid.
     total = sum(scores[o : o + n_pos] for o in offsets)
-    best = int(np.argmax(total))
-    return lo + best, [float(scores[best + o]) for o in offsets]
+    signs = [polarity] if polarity else [1, -1]
+    sign = max(signs, key=lambda s: float(np.max(s * total)))
+    best = int(np.argmax(sign * total))
+    return lo + best, [float(sign * scores[best + o]) for o in offsets], sign

@@ -69,6 +69,7 @@ def measure(program: DryProgram, rec: Recording, take: AlignedTake, lim: QCThres
         "overflow": int(rec.status.get("overflow", 0)),
         "underflow": int(rec.status.get("underflow", 0)),
         "latency_samples": take.latency_samples,
+        "loopback_polarity": take.loopback_polarity,
         "device_delay_samples": take.device_delay_samples,
         "impulse_error_samples": take.impulse_error_samples,
         "impulse_scores": take.impulse_scores,

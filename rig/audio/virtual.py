@@ -11,7 +11,7 @@ import numpy as np
 
 from rig.audio.interface import TAIL_S, Recording, empty_status
 
-FAULTS = ("xrun", "drop", "clip", "silent")
+FAULTS = ("xrun", "drop", "clip", "silent", "invert_loopback")
 
 
 @dataclass
@@ -75,6 +75,8 @@ class VirtualInterface:
                 wet = np.clip(wet * 10.0, -1.0, 1.0)
             elif f.kind == "silent":
                 wet = np.zeros_like(wet)
+            elif f.kind == "invert_loopback":  # a pin-2/pin-3 swapped loopback cable
+                loop = -loop
             elif f.kind == "xrun" and k == f.at_block:
                 wet = self._rng.uniform(-0.1, 0.1, len(wet)).astype(np.float32)
                 status["overflow"] += 1

@@ -14,15 +14,20 @@ import time
 from pathlib import Path
 
 from rig.audio.jackwire import wire_reamp_loop
+from rig.audio.realtime import audio_process
 from rig.capture.trainer import die_with_parent
 from rig.errors import UserError
 from rig.plan import Plan
 
-PERIOD = 256
+# 1024 frames = 21 ms per period at 48 kHz. At 256 (5.3 ms) the simulated device's Python
+# callback missed its deadline ~40 times a minute on an idle 2-core VM: the VM stalls even a
+# SCHED_FIFO thread for 4-7 ms now and then (readme_snippets/jack_findings.md). Capture
+# latency is measured on the loopback, so a longer period costs nothing here.
+PERIOD = 1024
 
 
 class JackAudio:
-    def __init__(self, plan: Plan, plan_file: Path, shaft_path: Path):
+    def __init__(self, plan: Plan, plan_file: Path, shaft_path: Path | None):
         if not shutil.which("jackd"):
             raise UserError("--jack needs the JACK server; install it (apt-get install jackd2) or drop --jack")
         self.server = f"rig-capture-{os.getpid()}"
@@ -35,7 +40,7 @@ class JackAudio:
             self.close()
             raise
 
-    def _start(self, plan: Plan, plan_file: Path, shaft_path: Path) -> None:
+    def _start(self, plan: Plan, plan_file: Path, shaft_path: Path | None) -> None:
         import jack
 
         from rig.sim.jack_dut import wait_for_server
@@ -44,10 +49,12 @@ class JackAudio:
             raise UserError("the private JACK server did not start; check `jackd -d dummy` runs on this machine")
         # PortAudio finds JACK servers at import: point it at ours before sounddevice loads.
         os.environ.update({"JACK_DEFAULT_SERVER": self.server, "JACK_NO_START_SERVER": "1"})
-        # The device is its own process, as a pedal would be: it reads the shafts itself.
+        # The device is its own process, as a pedal would be: it reads the shafts itself
+        # (without a robot, e.g. `rig bench capture --jack`, its knobs stay at their defaults).
+        shafts = ["--shafts", str(shaft_path)] if shaft_path is not None else []
         self.dut = subprocess.Popen(
             [sys.executable, "-m", "rig", "sim", "dut", "--jack", "--kind", plan.device.simulator,
-             "--shafts", str(shaft_path), "--plan", str(plan_file), "--server", self.server],
+             *shafts, "--plan", str(plan_file), "--server", self.server],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             start_new_session=True, preexec_fn=die_with_parent)
         self.patch = jack.Client("rig-patchbay", servername=self.server, no_start_server=True)
@@ -72,7 +79,8 @@ class JackAudio:
         wire_reamp_loop(self.patch, iface.channels)
 
     def play_record(self, signal):
-        return self.iface.play_record(signal)
+        with audio_process(promote=False):  # our other threads yield the GIL to the callback fast
+            return self.iface.play_record(signal)
 
     def close(self) -> None:
         patch = getattr(self, "patch", None)

@@ -15,6 +15,7 @@ class CaptureOptions:
     sim: bool = False
     jack: bool = False  # --sim with the real audio path (jackd dummy + DUT client + PortAudio)
     train: bool = True
+    train_device: str = "auto"  # rig train --device for the automatic training
     dashboard: bool = True
     host: str = "127.0.0.1"
     port: int = 8765

@@ -147,7 +147,10 @@ def open_audio(plan: Plan, sim: bool, jack: bool, robot: Robot, plan_file: Path,
     from rig import sim as simulated
 
     device = simulated.make_device(plan.device.simulator, sample_rate=plan.audio.sample_rate)
-    iface = audio.open_interface(plan.audio, device=simulated.KnobFollower(device, knob_source))
+    # --sim means the virtual interface whatever the plan names: a real plan is tried on the
+    # simulated rig before anything is wired
+    virtual = plan.audio.model_copy(update={"interface": "virtual"})
+    iface = audio.open_interface(virtual, device=simulated.KnobFollower(device, knob_source))
     return ScheduledFaults(iface, faults) if faults else iface
 
 

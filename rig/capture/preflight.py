@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rig.capture.naming import default_session_folder
 from rig.capture.options import CaptureOptions
+from rig.capture.resume import prepare_session
 from rig.errors import UserError
 from rig.plan import Plan, Setting, load_plan, reference_setting, sample_settings
 from rig.plan.summary import take_seconds
@@ -29,6 +30,7 @@ class Prepared:
     reference: Setting
     estimate_s: float
     session: Session | None = None  # open session when resuming; created later otherwise
+    notes: list[str] = field(default_factory=list)  # what resume repaired or moved aside: warnings
 
     @property
     def by_id(self) -> dict[int, Setting]:
@@ -44,7 +46,12 @@ def prepare(opts: CaptureOptions) -> Prepared:
         prep = _prepare_resume(opts)
     else:
         prep = _prepare_new(opts)
-    check_disk(prep.plan, prep.folder, len(prep.todo()))
+    try:
+        check_disk(prep.plan, prep.folder, len(prep.todo()))
+    except UserError:
+        if prep.session:
+            prep.session.unlock()
+        raise
     return prep
 
 
@@ -55,15 +62,19 @@ def _prepare_new(opts: CaptureOptions) -> Prepared:
     folder = Path(opts.session) if opts.session else default_session_folder(opts.plan_file)
     _check_folder_free(folder)
     settings = sample_settings(plan)
+    if not any(s.split == "train" for s in settings):
+        raise UserError(f"{opts.plan_file}: the settings section gives no training settings; "
+                        "give settings.count or grid values for the knobs")
     order, estimate = _route(plan, settings)
     return Prepared(plan, Path(opts.plan_file), folder, settings, order, reference_setting(plan), estimate)
 
 
 def _prepare_resume(opts: CaptureOptions) -> Prepared:
     session = Session.open(opts.resume)
-    plan_file = Path(opts.plan_file or session.info.get("plan_file") or "")
+    plan_file = Path(opts.plan_file) if opts.plan_file else _stored_plan_file(session)
     if not plan_file.is_file():
-        raise UserError(f"the plan file of {opts.resume} ({plan_file}) is gone; give it with --plan PLAN.yaml")
+        raise UserError(f"the plan file of {opts.resume} ({plan_file}) is gone; give it with --plan PLAN.yaml "
+                        f"(a copy of the plan is in {Path(opts.resume) / SESSION_FILE})")
     plan = load_plan(plan_file)
     if plan_hash(plan) != session.info.get("plan_hash"):
         raise UserError(
@@ -76,7 +87,26 @@ def _prepare_resume(opts: CaptureOptions) -> Prepared:
     estimate = float(session.info.get("estimate_s") or 0.0) or _route_estimate(plan, settings, order)
     ref = session.info.get("reference") or {}
     reference = Setting(-1, ref["values"], "reference") if ref.get("values") else reference_setting(plan)
-    return Prepared(plan, plan_file, Path(opts.resume), settings, order, reference, estimate, session)
+    session.lock()  # before repairing: no other capture may be writing this session
+    try:
+        notes = prepare_session(session, plan, reference)
+    except BaseException:
+        session.unlock()
+        raise
+    return Prepared(plan, plan_file, Path(opts.resume), settings, order, reference, estimate, session, notes)
+
+
+def _stored_plan_file(session: Session) -> Path:
+    """Sessions store the plan's absolute path; older ones stored it relative to where the
+    capture ran, which is usually the folder above sessions/."""
+    raw = session.info.get("plan_file")
+    stored = Path(raw or "")
+    if not raw or stored.is_absolute():
+        return stored
+    for base in (Path.cwd(), session.folder.resolve().parent.parent, session.folder.resolve().parent):
+        if (base / stored).is_file():
+            return base / stored
+    return stored
 
 
 def _check_folder_free(folder: Path) -> None:

@@ -16,7 +16,7 @@ from rig.capture.options import CaptureOptions
 from rig.capture.parts import Robot, RobotError, open_audio, robot_port
 from rig.capture.preflight import Prepared, prepare
 from rig.capture.progress import Eta, ProgressView, fmt_seconds
-from rig.capture.takes import Outcome, Recorder
+from rig.capture.takes import Outcome, Recorder, disk_error
 from rig.capture.trainer import Trainer
 from rig.errors import UserError
 from rig.session import Session
@@ -26,7 +26,12 @@ EXIT_OK, EXIT_SKIPPED, EXIT_INTERRUPTED = 0, 1, 130
 
 def run_capture(opts: CaptureOptions) -> int:
     prep = prepare(opts)
-    return CaptureRun(prep, opts).execute()
+    run = CaptureRun(prep, opts)
+    try:
+        return run.execute()
+    finally:
+        if run.session:
+            run.session.unlock()
 
 
 class CaptureRun:
@@ -80,14 +85,16 @@ class CaptureRun:
         except Aborted as exc:
             self._end("aborted", reason=str(exc))
             return "aborted"
-        except UserError as exc:
-            self._alert("error", "stopped", str(exc))
+        except (UserError, OSError) as exc:
+            if isinstance(exc, OSError):  # the event log on a full or failing disk, say
+                exc = disk_error(exc, self.session.folder)
+            self._alert("error", "stopped", str(exc), show=False)  # the CLI prints it, once
             self._end("aborted", reason=str(exc), resumable=True)
             if not isinstance(exc, RobotError):  # a failing robot is best left alone
                 self._park(robot)
             if "--resume" not in str(exc):
                 self._say(f"nothing is lost; once fixed, continue with: rig capture --resume {self.session.folder}")
-            raise
+            raise exc from None
         except Exception as exc:  # a bug: still tell the followers the run is over
             self._end("aborted", reason=f"internal error: {type(exc).__name__}: {exc}", resumable=True)
             raise
@@ -109,10 +116,10 @@ class CaptureRun:
             p = self.prep
             self.session = Session.create(p.folder, p.plan, p.plan_file, p.settings, p.order, p.reference,
                                           extra={"rig": rig_info, "estimate_s": round(p.estimate_s, 1)})
+            self.session.lock()
         self.events = self.session.events
-        removed = self.session.remove_partials() if self.prep.session is not None else []
-        if removed:
-            self._alert("info", "resume", f"removed {len(removed)} partial file(s) left by the previous run")
+        for note in self.prep.notes:  # what resume repaired or moved aside: shown even with --quiet
+            self._alert("warning", "resume", note)
         self.rig_info = rig_info
 
     def _announce_start(self) -> None:
@@ -148,7 +155,7 @@ class CaptureRun:
     def _start_trainer(self) -> None:
         if not self.opts.train or not self.plan.train.auto:
             return
-        self.trainer = Trainer(self.session.folder)
+        self.trainer = Trainer(self.session.folder, self.opts.train_device)
         self.trainer.start()
         self._say(f"trainer started (log: {self.trainer.log_path})")
 
@@ -282,10 +289,10 @@ class CaptureRun:
             self.events.emit(kind)
         self._say(f"capture {kind}")
 
-    def _alert(self, level: str, kind: str, message: str) -> None:
+    def _alert(self, level: str, kind: str, message: str, show: bool = True) -> None:
         with contextlib.suppress(OSError):
             self.events.emit("alert", level=level, kind=kind, message=message)
-        if level != "info" or not self.opts.quiet:
+        if show and (level != "info" or not self.opts.quiet):
             self._say(f"{level}: {message}")
 
     def _say(self, msg: str) -> None:

@@ -3,6 +3,7 @@ write to temporary files, commit. A take that never passes is not stored."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
 import time
@@ -159,12 +160,29 @@ class Recorder:
             write_take_wavs(temps, take)
             out.record = self.session.commit_take(record)
         except OSError as exc:
-            for p in temps.values():
-                p.unlink(missing_ok=True)
+            self.drop_temps(out.take_id, temps)
             raise disk_error(exc, self.session.folder, out.take_id) from None
         out.seconds["write"] = time.monotonic() - t0
         out.ok = True
         out.wet_content = content_of(np.asarray(take.wet), record["content"])
+        self.alert_polarity(take)
+
+    def alert_polarity(self, take) -> None:
+        """An inverted loopback is aligned correctly but is worth knowing about: say so once."""
+        if getattr(take, "loopback_polarity", 1) < 0 and not getattr(self, "_polarity_told", False):
+            self._polarity_told = True
+            self.events.emit("alert", level="warning", kind="loopback_polarity",
+                             message="the loopback arrives polarity-inverted (pin 2/3 swapped cable or inverting "
+                                     "input); aligned correctly, recorded as loopback_polarity -1 in the manifest")
+
+    def drop_temps(self, take_id: str, temps: dict) -> None:
+        """Free the space of a take that was not stored. Once its manifest line is written the
+        take is stored, and resume finishes renaming its files: those are kept."""
+        with contextlib.suppress(OSError):  # a read-only or failing disk: resume cleans up
+            if any(r["take_id"] == take_id for r in self.session.manifest()):
+                return
+            for p in temps.values():
+                p.unlink(missing_ok=True)
 
     def manifest_record(self, setting: Setting, program, take, qc, out: Outcome, index: int) -> dict:
         plan = self.plan
@@ -180,6 +198,7 @@ class Recorder:
             "samples": int(len(take.wet)),
             "content": [int(c) for c in take.content],
             "latency_samples": int(take.latency_samples),
+            "loopback_polarity": int(getattr(take, "loopback_polarity", 1)),
             "device_delay_samples": int(take.device_delay_samples),
             "gains": _plain(getattr(take, "gains", None) or program.gains),
             "qc": _plain(getattr(qc, "figures", {})),
@@ -199,9 +218,11 @@ def _plain(value):
     return value
 
 
-def disk_error(exc: OSError, folder: Path, take_id: str) -> UserError:
+def disk_error(exc: OSError, folder: Path, take_id: str | None = None) -> UserError:
+    what = f"take {take_id}" if take_id else "the session"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return UserError(f"disk full while writing take {take_id} in {folder}; free some space, "
+        return UserError(f"disk full while writing {what} in {folder}; free some space, "
                          f"then continue with: rig capture --resume {folder}")
-    return UserError(f"cannot write take {take_id} in {folder}: {exc.strerror}; fix it, "
+    cause = exc.strerror or str(exc)
+    return UserError(f"cannot write {what} in {folder}: {cause}; fix it, "
                      f"then continue with: rig capture --resume {folder}")

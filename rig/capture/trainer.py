@@ -38,8 +38,9 @@ def trainer_child_setup() -> None:
 
 
 class Trainer:
-    def __init__(self, session_folder: Path):
+    def __init__(self, session_folder: Path, device: str = "auto"):
         self.folder = Path(session_folder)
+        self.device = device
         self.log_path = self.folder / TRAIN_DIR / "trainer.log"
         self.proc: subprocess.Popen | None = None
 
@@ -48,7 +49,7 @@ class Trainer:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "rig", "train", "--follow", "--quiet", str(self.folder)],
+                [sys.executable, "-m", "rig", "train", "--follow", "--quiet", "--device", self.device, str(self.folder)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=trainer_child_setup,
                 env={**os.environ, **TRAINER_ENV},

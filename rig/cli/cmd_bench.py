@@ -6,8 +6,10 @@ import json
 
 
 def _route(args):
-    from rig.route.bench import bench_route
+    from rig.route.bench import bench_route, best_known
 
+    if args.best_known:  # the README's "vs best-known" figure: N = 2000, 8 minutes
+        return best_known(100 if args.quick else 2000, args.best_known)
     return bench_route(sizes=(50, 100) if args.quick else (100, 500, 1000, 2000))
 
 
@@ -24,8 +26,10 @@ def _sim(args):
 
 
 def _capture(args):
-    from rig.capture.bench import bench_capture
+    from rig.capture.bench import bench_capture, bench_capture_jack
 
+    if getattr(args, "jack", False):
+        return bench_capture_jack(plan=args.plan, quick=args.quick)
     return bench_capture(plan=args.plan, quick=args.quick)
 
 
@@ -41,7 +45,27 @@ def _infer(args):
     return bench_infer(quick=args.quick)
 
 
-BENCHES = {"route": _route, "align": _align, "sim": _sim, "capture": _capture, "train": _train, "infer": _infer}
+def _quality(args):
+    from rig.train.quality import bench_quality
+
+    return bench_quality(plan=args.plan, budgets=args.budget_minutes or [10.0], threads=args.threads or 2,
+                         seed=args.seed, cache=args.cache, model=args.model, device=args.device or "cpu",
+                         quiet=not args.verbose)
+
+
+def _play(args):
+    from rig.play.bench import bench_play
+
+    return bench_play(quick=args.quick)
+
+
+def _verify(args):
+    from rig.session.bench import bench_verify
+
+    return bench_verify(quick=args.quick)
+
+
+BENCHES = {"verify": _verify, "play": _play, "quality": _quality, "route": _route, "align": _align, "sim": _sim, "capture": _capture, "train": _train, "infer": _infer}
 
 
 def register(sub) -> None:
@@ -49,7 +73,19 @@ def register(sub) -> None:
     p.add_argument("part", choices=sorted(BENCHES), help="what to measure")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.add_argument("--plan", help="plan for benchmarks that need one (capture)")
+    p.add_argument("--best-known", type=float, metavar="SECONDS",
+                   help="route: compare the default solve with a long best-known run of this many seconds")
+    q = p.add_argument_group("quality")
+    q.add_argument("--budget-minutes", type=float, action="append", metavar="MIN",
+                   help="quality: training budget (repeatable, one run each; default 10)")
+    q.add_argument("--threads", type=int, help="quality: torch threads (default 2)")
+    q.add_argument("--seed", type=int, help="quality: settings/program seed of the simulated session (default: the plan's)")
+    q.add_argument("--cache", help="quality: where simulated sessions are kept (default ~/.cache/rig/bench)")
+    q.add_argument("--model", help="quality: model config (default models/tcn-tvf-45-s-16.yaml)")
+    q.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="quality: training device (default cpu)")
+    q.add_argument("--verbose", action="store_true", help="quality: show the simulated capture's progress")
     p.add_argument("--out", help="also write the JSON to this file")
+    p.add_argument("--jack", action="store_true", help="capture: xruns per minute of the --sim --jack audio path")
     p.set_defaults(func=run)
 
 

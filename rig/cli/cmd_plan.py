@@ -8,7 +8,8 @@ from pathlib import Path
 
 def register(sub) -> None:
     p = sub.add_parser("plan", help="validate a capture plan and print a summary")
-    p.add_argument("plan", help="plan YAML file, e.g. capture_plans/marshall_jvm.yaml")
+    p.add_argument("plan", nargs="?", help="plan YAML file or shipped name, e.g. marshall_jvm")
+    p.add_argument("--list", action="store_true", help="list the plans a bare name can refer to")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--plot", metavar="PNG", help="save a plot of the route (knob values over takes)")
     p.add_argument("--no-route", action="store_true", help="skip route optimisation")
@@ -17,10 +18,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from rig.errors import UserError
     from rig.plan import load_plan, sample_settings
+    from rig.plan.locate import locate_plan
     from rig.plan.summary import plan_summary
 
-    plan = load_plan(args.plan)
+    if args.list:
+        return list_plans()
+    if args.plan is None:
+        raise UserError("give a plan (a YAML file or a shipped name such as demo); rig plan --list shows them")
+    plan = load_plan(locate_plan(args.plan))
     settings = sample_settings(plan)
     summary = plan_summary(plan, settings)
     route = None
@@ -39,6 +46,31 @@ def run(args) -> int:
         print(json.dumps(summary, indent=2))
     else:
         _print(summary)
+    return 0
+
+
+def list_plans() -> int:
+    """Name, device and file of every plan a bare name resolves to (the current folder's
+    capture_plans/ first)."""
+    from rig.errors import UserError
+    from rig.plan import load_plan
+    from rig.plan.locate import PLANS, search_dirs, shipped
+
+    plans = shipped(PLANS)
+    if not plans:
+        print("no plans found (looked in ./capture_plans and the installed rig's capture_plans)")
+        return 0
+    rows = []
+    for name, path in plans.items():
+        try:
+            device = load_plan(path).device.name or "-"
+        except UserError as exc:
+            device = f"(invalid: {exc})"
+        rows.append((name, device, path))
+    widths = [max(len(str(r[i])) for r in rows) for i in (0, 1)]
+    for name, device, path in rows:
+        print(f"{name:<{widths[0]}}  {device:<{widths[1]}}  {path}")
+    print(f"searched: {', '.join(str(d) for d in search_dirs(PLANS))}")
     return 0
 
 

@@ -17,7 +17,7 @@ def register(subparsers) -> None:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--port", help="serial port or sim://native / sim://avr (default: the plan's robot.port)")
-        p.add_argument("--plan", type=Path, help="capture plan (knob names, axes, steps per rev)")
+        p.add_argument("--plan", type=Path, help="capture plan or shipped name (knob names, axes, steps per rev)")
 
     p = sub.add_parser("home", help="home every motorised knob of the plan")
     common(p)
@@ -32,6 +32,21 @@ def register(subparsers) -> None:
     common(p)
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("setup", help="guided first run: find each knob's direction and travel, write them to the plan",
+                       description="Per motorised knob: home, jog and ask which way it turned, find the far stop by "
+                                   "asking whether it still turns, then write rotation_deg and robot.invert_axes into "
+                                   "the plan (the rest of the file is left as it is). Answers come from stdin.")
+    common(p)
+    p.add_argument("--knob", action="append", metavar="NAME", help="set up only this knob (repeatable; default: all)")
+    p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("flash", help="upload the firmware to an Arduino with avrdude, then check its banner")
+    p.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyACM0 (rig robot ports)")
+    p.add_argument("--board", choices=["uno", "nano", "nano-old"], default="uno",
+                   help="uno and nano: optiboot at 115200 baud; nano-old: old bootloader at 57600 (default uno)")
+    p.add_argument("--hex", type=Path, help="image to upload (default: firmware/build/rig-fw.hex, built if needed)")
+    p.set_defaults(func=cmd_flash)
+
     p = sub.add_parser("clear", help="clear a latched e-stop (release the button first)")
     common(p)
     p.set_defaults(func=cmd_clear)
@@ -43,20 +58,10 @@ def _plan(path: Path | None):
 
     if path is None:  # no plan: four generic knobs, one per axis, with the default robot
         return Plan.model_validate({"knobs": [{"name": f"axis{i}", "axis": i} for i in range(4)]})
-    try:
-        from rig.plan import load_plan  # the plan part's loader, once present
-    except ImportError:
-        load_plan = None
-    if load_plan is not None:
-        return load_plan(path)
-    import yaml
+    from rig.plan import load_plan
+    from rig.plan.locate import locate_plan
 
-    if not path.exists():
-        raise UserError(f"plan {path} not found; pass --plan with a capture plan YAML")
-    try:
-        return Plan.model_validate(yaml.safe_load(path.read_text()))
-    except Exception as exc:  # pydantic / yaml: one line for the user
-        raise UserError(f"plan {path} is invalid: {str(exc).splitlines()[0]}") from None
+    return load_plan(locate_plan(path))
 
 
 def _open(args):
@@ -100,6 +105,8 @@ def cmd_move(args) -> int:
     values: dict[str, float] = {}
     for item in args.values:
         name, eq, value = item.partition("=")
+        if name in values:
+            raise UserError(f"knob '{name}' is given twice ({name}={values[name]:g} and {item}); give each knob once")
         try:
             values[name] = float(value)
         except ValueError:
@@ -119,6 +126,47 @@ def cmd_status(args) -> int:
     _, ctl = _open(args)
     with ctl:
         _print_status(ctl)
+    return 0
+
+
+def cmd_setup(args) -> int:
+    from rig.knobs.setup import GuidedSetup
+    from rig.plan.locate import locate_plan
+
+    if args.plan is None:
+        raise UserError("rig robot setup writes what it finds into a plan; pass --plan PLAN")
+    path = locate_plan(args.plan)
+    plan, ctl = _open(args)
+    knobs = [k for k in ctl.knobs.values() if not args.knob or k.name in args.knob]
+    unknown = set(args.knob or []) - {k.name for k in knobs}
+    if unknown:
+        ctl.close()
+        raise UserError(f"no motorised knob {', '.join(sorted(unknown))} in {path}; knobs: {', '.join(ctl.knobs)}")
+    with ctl:
+        results = GuidedSetup(ctl, input).run(knobs)
+    _write_setup(path, plan, results)
+    return 0
+
+
+def _write_setup(path: Path, plan, results) -> None:
+    """Each knob's rotation_deg, and robot.invert_axes (axes not set up this time keep theirs)."""
+    from rig.plan.rewrite import update_plan_file
+
+    done = {r.axis for r in results}
+    inverted = {r.axis for r in results if r.inverted} | (set(plan.robot.invert_axes) - done)
+    update_plan_file(path, {r.knob: {"rotation_deg": f"{r.rotation_deg:g}"} for r in results},
+                     {"invert_axes": f"[{', '.join(map(str, sorted(inverted)))}]"})
+    print(f"wrote {path}: " + ", ".join(f"{r.knob} {r.rotation_deg:g} deg{' (inverted)' if r.inverted else ''}"
+                                         for r in results))
+
+
+def cmd_flash(args) -> int:
+    from rig.knobs import KnobController
+    from rig.knobs.flash import flash
+
+    print(f"flashing {args.port} ({args.board}): {flash(args.port, args.board, args.hex)}")
+    with KnobController.open(_plan(None), args.port) as ctl:  # the board restarts into the new firmware
+        print(f"robot answers: {ctl.banner}")
     return 0
 
 

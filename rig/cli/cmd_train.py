@@ -1,4 +1,4 @@
-"""`rig train`, `rig render`, `rig export`: argument parsing only; the work is in rig.train."""
+"""`rig train`, `rig render`: argument parsing only; the work is in rig.train."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ def register(sub) -> None:
                    "(default: the plan's train.budget_minutes)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: the model config's)")
     p.add_argument("--epoch-segments", type=int, default=16, help="segments per epoch (default 16)")
-    p.add_argument("--batch-size", type=int, default=8, help="segments per batch (default 8)")
+    p.add_argument("--batch-size", type=int, help="segments per batch (default: 8 on a CPU, 32 on a GPU)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                   help="where to train (default auto: CUDA when present, else the CPU); a GPU also "
+                        "gets 3 s segments, mixed precision and pinned memory")
     p.add_argument("--max-epochs", type=int, help="stop after this many epochs")
     p.add_argument("--input", choices=["dry", "loopback"], default="dry", help="model input: dry as sent (default) or loopback")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
@@ -33,10 +36,7 @@ def register(sub) -> None:
     r.add_argument("output", type=Path, metavar="out.wav")
     r.set_defaults(func=run_render)
 
-    e = sub.add_parser("export", help="re-export a trained model (TorchScript, ONNX, model card) from best.pt")
-    e.add_argument("session", type=Path, metavar="SESSION")
-    e.add_argument("--model", required=True, metavar="NAME", help="model name (folder under SESSION/train)")
-    e.set_defaults(func=run_export)
+    # `rig export` (re-export, --nam, --proteus) lives in cmd_export.py
 
 
 def run_train(args) -> int:
@@ -47,8 +47,12 @@ def run_train(args) -> int:
 
     opts = TrainOptions(follow=args.follow, budget_minutes=args.budget_minutes, patience=args.patience,
                         epoch_segments=args.epoch_segments, batch_size=args.batch_size, max_epochs=args.max_epochs,
-                        input_kind=args.input, threads=args.threads, fresh=args.fresh, progress=not args.quiet)
-    for r in train_session(args.session, args.model, opts):
+                        input_kind=args.input, threads=args.threads, fresh=args.fresh, progress=not args.quiet,
+                        device=args.device)
+    from rig.plan.locate import locate_model_config
+
+    models = [str(locate_model_config(m)) for m in args.model] if args.model else None  # bare names too
+    for r in train_session(args.session, models, opts):
         test = f"test ESR {r.test['esr']:.4f}" if r.test else "no test takes"
         line = f"{r.model}: {r.status}" + (f" ({r.message})" if r.message else "")
         print(line + (f", {test}" if r.status == "finished" else ""), file=sys.stderr if r.status != "finished" else sys.stdout)
@@ -56,18 +60,11 @@ def run_train(args) -> int:
 
 
 def run_render(args) -> int:
+    from rig.plan.locate import locate_trained_model
     from rig.train.render import render_file
 
-    info = render_file(args.model, args.set, args.input, args.output, args.block)
+    info = render_file(locate_trained_model(args.model), args.set, args.input, args.output, args.block)
     knobs = ", ".join(f"{k}={v:g}" for k, v in info["knobs"].items())
     print(f"wrote {info['out']} ({info['samples']} samples at {knobs})")
     return 0
 
-
-def run_export(args) -> int:
-    from rig.train.run import export_session
-
-    files = export_session(args.session, args.model)
-    for kind, path in files.items():
-        print(f"{kind}: {path}")
-    return 0

@@ -3,11 +3,8 @@ and the run controls. Everything is read from the session folder (docs/CONTRACTS
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gzip
-import json
-import time
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
@@ -17,15 +14,13 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from rig import __version__
 from rig.dashboard.control import ACTIONS, RunControl
-from rig.dashboard.security import LOOPBACK_HOSTS, require_control, same_origin, take_path
+from rig.dashboard.push import stream
+from rig.dashboard.security import LOOPBACK_HOSTS, require_control, same_origin, take_path, train_output
 from rig.dashboard.state import SessionFollower
 from rig.errors import UserError
-from rig.session import EVENTS_FILE, read_events
+from rig.session import EVENTS_FILE
 
 STATIC = Path(__file__).parent / "static"
-POLL_S = 0.25  # how often each stream looks for appended lines
-HEARTBEAT_S = 5.0  # lets the page notice a dead connection (e.g. after the laptop slept)
-RESYNC_BYTES = 2 << 20  # a client further behind reloads /api/state instead of replaying
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
@@ -67,29 +62,31 @@ def _add_read_routes(app: FastAPI, folder: Path, follower: SessionFollower, cont
         return {"ok": True, "session": folder.name, "read_only": control is None, "version": __version__,
                 "events_bytes": events.stat().st_size if events.exists() else 0}
 
+    def run_extra() -> dict:
+        return {"control": control is not None, "control_state": getattr(control, "state", None)}
+
     @app.get("/api/state")
     def state(request: Request) -> Response:
-        snap = follower.snapshot()
-        snap["run"] = {**snap["run"], "control": control is not None,
-                       "control_state": getattr(control, "state", None)}
-        return _json(snap, "gzip" in request.headers.get("accept-encoding", ""))
+        return _json(follower.state_json(run_extra()), "gzip" in request.headers.get("accept-encoding", ""))
 
     @app.get("/api/takes/{take_id}/{kind}.wav")
     def take_audio(take_id: str, kind: str) -> FileResponse:
         path = take_path(folder, take_id, kind, follower.take_ids())
         return FileResponse(path, media_type="audio/wav")
 
-    @app.websocket("/api/events")
-    async def events(ws: WebSocket, after: int = Query(0, ge=0)) -> None:
-        """Streams {"cursor", "events"} messages from byte offset `after` of events.jsonl (the
-        `cursor` of /api/state or of the last message). Event `seq` numbers cannot serve as the
-        cursor: each writer process (capture, trainer) counts its own."""
+    @app.get("/api/files/{path:path}")
+    def train_file(path: str) -> FileResponse:
+        return FileResponse(train_output(folder, path, follower.train_files()))
+
+    @app.websocket("/api/live")
+    async def live(ws: WebSocket, fold: str = Query(""), rev: int = Query(-1)) -> None:
+        """Pushes what changed in /api/state since the page's copy (its `fold` and `rev`)."""
         if not same_origin(ws.headers.get("origin"), ws.headers.get("host")):
             await ws.close(code=1008)
             return
         await ws.accept()
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await _stream(ws, folder / EVENTS_FILE, after)
+            await stream(ws, follower, run_extra, fold, rev)
 
 
 def _add_control_route(app: FastAPI, control: RunControl | None, token: str | None) -> None:
@@ -107,43 +104,10 @@ def _add_control_route(app: FastAPI, control: RunControl | None, token: str | No
         return {"ok": True, "action": action, "state": control.state}
 
 
-def _json(data: dict, gzip_ok: bool) -> Response:
-    body = json.dumps(data, separators=(",", ":"), allow_nan=False, default=str).encode()
+def _json(text: str, gzip_ok: bool) -> Response:
+    body = text.encode()
     headers = {"Cache-Control": "no-store"}
     if gzip_ok and len(body) > 4096:
         body = gzip.compress(body, compresslevel=5)
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type="application/json", headers=headers)
-
-
-async def _stream(ws: WebSocket, path: Path, cursor: int) -> None:
-    closed = asyncio.Event()
-    watcher = asyncio.create_task(_watch_close(ws, closed))
-    last_sent = 0.0
-    try:
-        while not closed.is_set():
-            size = path.stat().st_size if path.exists() else 0
-            if size < cursor or size - cursor > RESYNC_BYTES:  # replaced log, or too far behind
-                await ws.send_json({"resync": True})
-                return
-            events: list[dict] = []
-            if size > cursor:
-                events, cursor = await asyncio.to_thread(read_events, path, cursor)
-            if events or time.monotonic() - last_sent > HEARTBEAT_S:
-                await ws.send_json({"cursor": cursor, "events": events})
-                last_sent = time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(closed.wait(), POLL_S)
-    finally:
-        watcher.cancel()
-
-
-async def _watch_close(ws: WebSocket, closed: asyncio.Event) -> None:
-    """The client sends nothing; reading is only how a disconnect becomes visible."""
-    try:
-        while (await ws.receive())["type"] != "websocket.disconnect":
-            pass
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass
-    finally:
-        closed.set()

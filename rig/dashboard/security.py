@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 
-from rig.session import TAKES_DIR
+from rig.session import TAKES_DIR, TRAIN_DIR
 
 TAKE_KINDS = ("dry", "loopback", "wet")
 # Take ids are like t0007_B6.5_M2: no separators and no leading dot, so never `..` or a path.
@@ -41,6 +41,20 @@ def take_path(folder: Path, take_id: str, kind: str, known_ids: set[str]) -> Pat
         raise HTTPException(403, "take file points outside the session's takes folder")
     if not real.is_file():
         raise HTTPException(404, f"{take_id}.{kind}.wav is missing")
+    return real
+
+
+def train_output(folder: Path, path: str, listed: set[str]) -> Path:
+    """A training report or exported file: only paths the trainer's events name, inside the
+    session's train/ folder (a symlink out of it: 403)."""
+    if path not in listed:
+        raise HTTPException(404, "not a report or exported file of this session")
+    train = (Path(folder) / TRAIN_DIR).resolve()
+    real = (Path(folder) / path).resolve()
+    if not real.is_relative_to(train):
+        raise HTTPException(403, "file points outside the session's train folder")
+    if not real.is_file():
+        raise HTTPException(404, f"{path} is missing")
     return real
 
 

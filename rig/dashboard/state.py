@@ -1,18 +1,27 @@
 """The dashboard's view of a session, folded from session.yaml, manifest.jsonl and
-events.jsonl. The page applies the same fold to live events (static/state.js), so the two
-must keep one shape (described in rig/dashboard/README.md)."""
+events.jsonl. This is the only fold: the page receives changed top-level keys of this view
+(see `SessionFollower.encoded` and app.py) and merges them without interpreting events.
+The shape is described in rig/dashboard/README.md."""
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import secrets
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from rig.session import EVENTS_FILE, MANIFEST_FILE, Session, read_events
+from rig.dashboard.phases import PhaseTracker
+from rig.session import EVENTS_FILE, MANIFEST_FILE, TRAIN_DIR, Session, read_events
 from rig.session.jsonl import read_jsonl
 
 MAX_ALERTS = 200  # older alerts only matter as counts
+KEEP_REVISIONS = 16  # encoded revisions kept, so a page that connects a little late gets a diff
+LIST_KEYS = ("takes", "alerts")  # pushed as appends when only new rows came
 RUN_STATES = {"run_started": "running", "resumed": "running", "paused": "paused",
               "finished": "finished", "aborted": "aborted"}
 
@@ -30,23 +39,25 @@ def qc_verdict(qc) -> tuple[str, list[str]]:
 
 
 class StateBuilder:
-    """Folds events one at a time into a JSON-ready dict (see `snapshot`)."""
+    """Folds events one at a time into a JSON-ready dict (`state`)."""
 
-    def __init__(self, info: dict, name: str):
+    def __init__(self, info: dict, name: str, folder: Path | None = None):
+        self.folder = folder
         plan = info.get("plan") or {}
         self.sample_rate = (plan.get("audio") or {}).get("sample_rate", 48000)
         self.knob_names = [k["name"] for k in plan.get("knobs", [])]
+        summary = _plan_summary(info, plan, self.sample_rate)
+        self.phases = PhaseTracker(summary, estimate_s=info.get("estimate_s"))
         self.state = {
             "session": {"name": name, "created": info.get("created"), "plan_hash": info.get("plan_hash"),
                         "versions": info.get("versions", {})},
             "device": plan.get("device", {}),
-            "plan": _plan_summary(info, plan, self.sample_rate),
+            "plan": summary,
             "knobs": [_knob_summary(k) for k in plan.get("knobs", [])],
             "settings": [{"id": s["id"], "split": s["split"], "v": [s["values"].get(n) for n in self.knob_names]}
                          for s in info.get("settings", [])],
             "route": list(info.get("route", [])),
-            "progress": {"done": 0, "total": len(info.get("route", [])), "started_t": None, "base_done": 0,
-                         "last_take_t": None, "eta_s": None, "eta_t": None, "failed": 0},
+            "progress": {"done": 0, "total": len(info.get("route", [])), "base_done": 0, "failed": 0},
             "current": {"setting_id": None, "knobs": {}, "robot": None, "t": None},
             "levels": None,
             "takes": [],
@@ -54,25 +65,32 @@ class StateBuilder:
             "alert_counts": {"info": 0, "warning": 0, "error": 0},
             "training": {"models": {}, "active": None},
             "run": {"state": "waiting", "reason": None, "t": None},
+            "phase": self.phases.view,
         }
         self._done_ids: set[int] = set()
         self._rows: dict[str, dict] = {}
+        self._last_levels: dict | None = None  # the take being recorded gets these figures
         self.committed: set[str] = set()  # take ids the manifest lists: their audio may be served
 
     # ---- events --------------------------------------------------------------------
     def apply(self, event: dict) -> None:
         kind = event.get("type", "")
         handler = getattr(self, "_on_" + kind, None)
-        if kind in RUN_STATES:
+        if kind in RUN_STATES and not self._trainer_stopped_mid_capture(event):
             self.state["run"].update(state=RUN_STATES[kind], t=event.get("t"))
         if handler:
             handler(event)
         elif kind.startswith("train_"):
             self._on_train(event)
+        self.phases.apply(event, self.state)
+
+    def _trainer_stopped_mid_capture(self, e: dict) -> bool:
+        """The trainer's own `aborted` while the capture goes on does not end the run."""
+        return e.get("type") == "aborted" and e.get("phase") == "training" and self.phases.view["name"] == "capture"
 
     def _on_run_started(self, e: dict) -> None:
         p = self.state["progress"]
-        p.update(started_t=e.get("t"), base_done=p["done"], total=e.get("total") or p["total"], last_take_t=None)
+        p.update(base_done=p["done"], total=e.get("total") or p["total"])
         if e.get("route"):
             self.state["route"] = list(e["route"])
         if e.get("plan_name"):
@@ -95,26 +113,30 @@ class StateBuilder:
             if hit:
                 clip_t[channel] = e.get("t")
                 clip_count[channel] = clip_count.get(channel, 0) + 1
-        self.state["levels"] = {k: e.get(k) for k in ("send_dbfs", "loopback_dbfs", "return_dbfs", "t")}
-        self.state["levels"].update(clipped=e.get("clipped") or {}, clip_t=clip_t, clip_count=clip_count)
+        levels = {k: e.get(k) for k in ("send_dbfs", "loopback_dbfs", "return_dbfs", "t")}
+        self.state["levels"] = levels | {"clipped": e.get("clipped") or {}, "clip_t": clip_t, "clip_count": clip_count}
+        self._last_levels = levels
 
     def _on_take_recorded(self, e: dict) -> None:
-        self._add_take(self._take_row(e, audio=e.get("take_id") in self.committed))
+        row = self._take_row(e, audio=e.get("take_id") in self.committed)
+        if self._last_levels:
+            row.update(send_dbfs=self._last_levels["send_dbfs"], return_dbfs=self._last_levels["return_dbfs"])
+        self._add_take(row)
 
     def _on_take_failed(self, e: dict) -> None:
         self.state["progress"]["failed"] += 1
 
     def _on_progress(self, e: dict) -> None:
         p = self.state["progress"]
-        p.update(done=e.get("done", p["done"]), total=e.get("total") or p["total"],
-                 eta_s=e.get("eta_s"), eta_t=e.get("t"))
+        p.update(done=e.get("done", p["done"]), total=e.get("total") or p["total"])
 
     def _on_finished(self, e: dict) -> None:
         p = self.state["progress"]
-        p.update(done=e.get("done", p["done"]), total=e.get("total") or p["total"], eta_s=0, eta_t=e.get("t"))
+        p.update(done=e.get("done", p["done"]), total=e.get("total") or p["total"])
 
     def _on_aborted(self, e: dict) -> None:
-        self.state["run"]["reason"] = e.get("reason")
+        if not self._trainer_stopped_mid_capture(e):
+            self.state["run"]["reason"] = e.get("reason")
 
     def _on_alert(self, e: dict) -> None:
         level = e.get("level", "info")
@@ -131,45 +153,64 @@ class StateBuilder:
         training["active"] = name
         kind = e["type"]
         if kind == "train_started":
-            model.update(params=e.get("params"), status="training")
+            model.update(params=e.get("params"), status="training", started_t=e.get("t"))
         elif kind == "train_epoch":
-            for key, field in (("epoch", "epoch"), ("train", "train_loss"), ("val", "val_loss"),
-                               ("val_esr", "val_esr"), ("lr", "lr")):
-                model[key].append(e.get(field))
+            for key, src in (("epoch", "epoch"), ("train", "train_loss"), ("val", "val_loss"),
+                             ("val_esr", "val_esr"), ("lr", "lr")):
+                model[key].append(_finite(e.get(src)))
             model["takes_used"] = e.get("takes_used", model["takes_used"])
+            model["best_epoch"] = _best_epoch(model)
         elif kind == "train_test":
-            model.update(test_esr=e.get("esr"), per_setting=e.get("per_setting") or [], status="tested")
+            model.update(test_esr=_finite(e.get("esr")), per_setting=_per_setting(e.get("per_setting")), status="tested")
         elif kind == "train_exported":
-            model.update(exported=list(e.get("files") or []), status="exported")
+            model.update(exported=[self._relative(f) for f in e.get("files") or []], status="exported")
         elif kind == "train_finished":
-            model.update(best_val_loss=e.get("best_val_loss"), status="finished")
+            model.update(best_val_loss=_finite(e.get("best_val_loss")), status="finished",
+                         stop_reason=e.get("stop_reason"), ended_t=e.get("t"), epochs=e.get("epochs"))
+            report = f"{TRAIN_DIR}/{name}/report.md"
+            if self.folder is not None and (self.folder / report).is_file():
+                model["report"] = report
             if e.get("test_esr") is not None:
-                model["test_esr"] = e["test_esr"]
+                model["test_esr"] = _finite(e["test_esr"])
+
+    def _relative(self, path: str) -> str:
+        """Exported files as paths inside the session (the trainer logs absolute ones)."""
+        p = Path(path)
+        if self.folder is not None and p.is_absolute() and p.is_relative_to(self.folder.resolve()):
+            return p.relative_to(self.folder.resolve()).as_posix()
+        return p.as_posix()
+
+    def train_files(self) -> set[str]:
+        models = self.state["training"]["models"].values()
+        return {f for m in models for f in m["exported"]} | {m["report"] for m in models if m["report"]}
 
     # ---- takes -----------------------------------------------------------------------
     def _take_row(self, r: dict, audio: bool) -> dict:
         verdict, reasons = qc_verdict(r.get("qc"))
         latency = r.get("latency_samples")
-        snr = r.get("snr_db", (r.get("qc") or {}).get("snr_db") if isinstance(r.get("qc"), dict) else None)
+        qc = r.get("qc") if isinstance(r.get("qc"), dict) else {}
         return {
             "take_id": r.get("take_id"), "setting_id": r.get("setting_id"), "index": r.get("index"),
             "split": r.get("split"), "knobs": r.get("knobs") or {},
             "latency_ms": None if latency is None else round(latency * 1000 / self.sample_rate, 3),
-            "snr_db": snr, "retries": r.get("retries", 0), "qc": verdict, "qc_reasons": reasons,
-            "t": r.get("t"), "audio": audio,
+            "snr_db": r.get("snr_db", qc.get("snr_db")), "retries": r.get("retries", 0),
+            "qc": verdict, "qc_reasons": reasons, "t": r.get("t"), "audio": audio,
+            "send_dbfs": None, "return_dbfs": None,
         }
 
     def _add_take(self, row: dict) -> None:
         old = self._rows.get(row["take_id"])
-        if old is not None:  # the manifest came first: the event adds snr and time
+        if old is not None:  # the manifest came first: the event adds snr, levels and time
             old.update({k: v for k, v in row.items() if v is not None}, audio=old["audio"] or row["audio"])
             return
         self._rows[row["take_id"]] = row
         self.state["takes"].append(row)
-        p = self.state["progress"]
-        p["last_take_t"] = row["t"] or p["last_take_t"]
+        self._count_done(row)
+
+    def _count_done(self, row: dict) -> None:
         if row["split"] != "reference" and row["setting_id"] is not None:
             self._done_ids.add(row["setting_id"])
+            p = self.state["progress"]
             p["done"] = max(p["done"], len(self._done_ids))
 
     def add_manifest(self, records: list[dict]) -> None:
@@ -181,13 +222,15 @@ class StateBuilder:
             else:
                 self._add_take(self._take_row({**r, "t": _iso_to_unix(r.get("recorded_at"))}, audio=True))
 
-    def snapshot(self, now: float) -> dict:
-        p, run = self.state["progress"], self.state["run"]
-        end = run["t"] if run["state"] in ("finished", "aborted") and run["t"] else now
-        elapsed = end - p["started_t"] if p["started_t"] else None
-        took = (p["last_take_t"] or 0) - (p["started_t"] or 0)
-        rate = (p["done"] - p["base_done"]) * 3600 / took if p["started_t"] and took > 0 else None
-        return {**self.state, "now": now, "derived": {"elapsed_s": elapsed, "rate_per_h": rate}}
+    def keep_committed_only(self) -> None:
+        """After the manifest was rewritten: takes it no longer lists are gone from the session."""
+        takes = [row for row in self.state["takes"] if row["take_id"] in self.committed]
+        self.state["takes"] = takes
+        self._rows = {row["take_id"]: row for row in takes}
+        self._done_ids.clear()
+        self.state["progress"]["done"] = 0
+        for row in takes:
+            self._count_done(row)
 
 
 def _plan_summary(info: dict, plan: dict, sample_rate: int) -> dict:
@@ -195,13 +238,15 @@ def _plan_summary(info: dict, plan: dict, sample_rate: int) -> dict:
     for s in info.get("settings", []):
         counts[s["split"]] = counts.get(s["split"], 0) + 1
     plan_file = info.get("plan_file")
+    train = plan.get("train") or {}
     return {
         "name": Path(plan_file).stem if plan_file else None,
         "file": plan_file,
         "take_seconds": (plan.get("take") or {}).get("seconds"),
         "splits": counts,
-        "models": (plan.get("train") or {}).get("models", []),
-        "budget_minutes": (plan.get("train") or {}).get("budget_minutes"),
+        "models": train.get("models", []),
+        "train_auto": train.get("auto", True),
+        "budget_minutes": train.get("budget_minutes"),
         "sample_rate": sample_rate,
         "interface": (plan.get("audio") or {}).get("interface"),
     }
@@ -215,7 +260,28 @@ def _knob_summary(k: dict) -> dict:
 def _new_model(name: str) -> dict:
     return {"name": name, "params": None, "status": "waiting", "epoch": [], "train": [], "val": [],
             "val_esr": [], "lr": [], "takes_used": None, "test_esr": None, "per_setting": [],
-            "exported": [], "best_val_loss": None}
+            "exported": [], "best_val_loss": None, "best_epoch": None, "stop_reason": None,
+            "started_t": None, "ended_t": None, "epochs": None, "report": None}
+
+
+def _best_epoch(model: dict):
+    """The epoch the trainer keeps (lowest val loss, or train loss without a val set)."""
+    monitor = [v if v is not None else t for v, t in zip(model["val"], model["train"], strict=True)]
+    best = None
+    for epoch, value in zip(model["epoch"], monitor, strict=True):
+        if value is not None and (best is None or value < best[1]):
+            best = (epoch, value)
+    return best and best[0]
+
+
+def _per_setting(rows) -> list[dict]:
+    return [{"setting_id": r.get("setting_id"), "knobs": r.get("knobs") or {}, "esr": _finite(r.get("esr"))}
+            for r in rows or [] if isinstance(r, dict)]
+
+
+def _finite(value):
+    """NaN and infinities (a diverged epoch) are not JSON: shown as missing."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _iso_to_unix(text) -> float | None:
@@ -227,33 +293,149 @@ def _iso_to_unix(text) -> float | None:
         return None
 
 
+# ---- following the files ------------------------------------------------------------------
+@dataclass
+class _Tail:
+    """Where we are in an append-only file, and how to tell it was replaced or cut."""
+    path: Path
+    offset: int = 0
+    inode: tuple[int, int] | None = None
+    edge: bytes = b""  # the bytes just before `offset`: rewritten files rarely keep them
+
+    def rewritten(self) -> bool:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return self.offset > 0
+        if st.st_size < self.offset or (self.inode is not None and (st.st_dev, st.st_ino) != self.inode):
+            return True
+        return bool(self.edge) and self._read_edge() != self.edge
+
+    def moved_to(self, offset: int) -> None:
+        self.offset = offset
+        try:
+            st = os.stat(self.path)
+            self.inode = (st.st_dev, st.st_ino)
+        except FileNotFoundError:
+            self.inode = None
+        self.edge = self._read_edge() if offset else b""
+
+    def _read_edge(self) -> bytes:
+        start = max(0, self.offset - 64)
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(start)
+                return f.read(self.offset - start)
+        except FileNotFoundError:
+            return b""
+
+
+@dataclass
+class Encoded:
+    """One revision of the view as JSON text per top-level key (rows separately for the list
+    keys), shared by every stream: each diffs it against what its client last got."""
+    fold: str
+    rev: int
+    keys: dict[str, str]
+    rows: dict[str, list[str]] = field(default_factory=dict)
+    run_extra: str = ""  # what the app added to `run` (the control's state changes without events)
+
+
+def to_json(value) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, default=str)
+
+
 class SessionFollower:
-    """One shared, incrementally updated state per app: each request folds only the lines
-    appended since the last one, so a long log is parsed once, not per page load."""
+    """One shared, incrementally updated state per app: each call folds only the lines
+    appended since the last one. When events.jsonl or manifest.jsonl shrinks or is replaced,
+    the state is refolded from scratch under a new `fold` id (clients then reload once)."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        session = Session.open(self.folder)
-        self._builder = StateBuilder(session.info, self.folder.name)
-        self._events_offset = 0
-        self._manifest_offset = 0
+        self.info = Session.open(self.folder).info
+        self._boot = secrets.token_hex(4)  # a restarted server is a new fold for the page too
+        self._generation = 0
         self._lock = threading.Lock()
+        self._encoded: Encoded | None = None
+        self._recent: dict[int, Encoded] = {}
+        self._refold()
         self._catch_up()  # at start-up, so the first page load only folds what came since
+
+    @property
+    def fold(self) -> str:
+        return f"{self._boot}-{self._generation}"
 
     def take_ids(self) -> set[str]:
         with self._lock:
             self._catch_up()
             return set(self._builder.committed)
 
-    def snapshot(self) -> dict:
+    def train_files(self) -> set[str]:
         with self._lock:
             self._catch_up()
-            return {**self._builder.snapshot(time.time()), "cursor": self._events_offset}
+            return self._builder.train_files()
+
+    def state_json(self, run_extra: dict | None = None) -> str:
+        """/api/state: the view plus `now` (the server clock), as JSON text."""
+        enc = self.encoded(run_extra)  # remembered: the page's stream starts from this revision
+        return "{" + ",".join(f'"{k}":{v}' for k, v in enc.keys.items()) + f',"now":{time.time():.3f}}}'
+
+    def snapshot(self, run_extra: dict | None = None) -> dict:
+        return json.loads(self.state_json(run_extra))
+
+    def encoded(self, run_extra: dict | None = None) -> Encoded:
+        with self._lock:
+            self._catch_up()
+            enc = self._encoded
+            extra = repr(run_extra)
+            if enc is None or enc.rev != self._rev or enc.fold != self.fold or enc.run_extra != extra:
+                enc = self._encoded = self._encode(self._view(run_extra))
+                enc.run_extra = extra
+                self._recent = {e.rev: e for e in (*self._recent.values(), enc) if e.fold == enc.fold}
+                while len(self._recent) > KEEP_REVISIONS:
+                    del self._recent[min(self._recent)]
+            return enc
+
+    def encoded_at(self, rev: int) -> Encoded | None:
+        """A recent revision (what a page that just loaded /api/state holds), if still known."""
+        with self._lock:
+            return self._recent.get(rev)
+
+    def _view(self, run_extra: dict | None) -> dict:
+        state = self._builder.state
+        run = {**state["run"], **(run_extra or {})}
+        return {**state, "run": run, "fold": self.fold, "rev": self._rev}
+
+    def _encode(self, view: dict) -> Encoded:
+        enc = Encoded(self.fold, self._rev, {})
+        for key, value in view.items():
+            if key in LIST_KEYS:
+                enc.rows[key] = [to_json(row) for row in value]
+                enc.keys[key] = "[" + ",".join(enc.rows[key]) + "]"
+            else:
+                enc.keys[key] = to_json(value)
+        return enc
+
+    def _refold(self) -> None:
+        self._builder = StateBuilder(self.info, self.folder.name, self.folder)
+        self._events = _Tail(self.folder / EVENTS_FILE)
+        self._manifest = _Tail(self.folder / MANIFEST_FILE)
+        self._rev = 0
 
     def _catch_up(self) -> None:
+        manifest_rewritten = self._manifest.rewritten()
+        if manifest_rewritten or self._events.rewritten():
+            self._generation += 1
+            self._refold()
         # Manifest first: a take's line is appended before its take_recorded event.
-        records, self._manifest_offset = read_jsonl(self.folder / MANIFEST_FILE, self._manifest_offset)
-        events, self._events_offset = read_events(self.folder / EVENTS_FILE, self._events_offset)
+        records, m_offset = read_jsonl(self._manifest.path, self._manifest.offset)
+        events, e_offset = read_events(self._events.path, self._events.offset)
         for event in events:
             self._builder.apply(event)
         self._builder.add_manifest(records)
+        if manifest_rewritten:
+            self._builder.keep_committed_only()
+        if events or records or m_offset != self._manifest.offset or e_offset != self._events.offset:
+            self._rev += 1
+            self._manifest.moved_to(m_offset)
+            self._events.moved_to(e_offset)

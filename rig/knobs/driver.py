@@ -6,9 +6,11 @@ its cache without acting twice) and an MCU reset by re-homing and redoing the mo
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import serial
@@ -17,6 +19,9 @@ import serial.tools.list_ports
 from rig.errors import UserError
 from rig.knobs import protocol as P
 from rig.knobs.simulator import Simulator, parse_url
+
+log = logging.getLogger(__name__)
+TRAFFIC_LINES = 50  # the last lines each way, kept for errors (Klipper's dump_debug idea)
 
 BAUD = 115200
 REPLY_TIMEOUT = 0.15  # a reply takes < 10 ms at 115200; resending is harmless (cached reply)
@@ -40,17 +45,28 @@ def sends_for(nbytes: int, noise: float = DESIGN_NOISE) -> int:
 
 
 class NoAnswer(UserError):
-    """No valid reply to a request within its send budget."""
+    """No valid reply to a request within its send budget. `traffic`: the last lines on the wire."""
+
+    traffic: list[str] = []
 
 
 class ResetDetected(Exception):
     """The MCU restarted (banner seen or axes no longer homed): its position is unknown."""
 
 
+class LimitHit(ResetDetected):
+    """An end-stop closed mid-move: the shaft is not where the step count says."""
+
+    def __init__(self, axis: int):
+        super().__init__(f"end-stop hit during a move on axis {axis}")
+        self.axis = axis
+
+
 class FirmwareError(Exception):
-    def __init__(self, code: int, text: str, seq: int | None = None):
+    def __init__(self, code: int, text: str, seq: int | None = None, traffic: list[str] | None = None):
         super().__init__(f"error {code}: {text}")
         self.code, self.text, self.seq = code, text, seq
+        self.traffic = traffic or []  # the last lines on the wire, for a bug report
 
 
 @dataclass
@@ -107,6 +123,12 @@ class Link:
         self.bad_lines = 0
         self.legacy_lines = 0  # valid lines of protocol 1.x (CRC-8): old firmware
         self.last_rx = time.monotonic()  # when the last byte (valid or not) arrived
+        self.traffic: deque[str] = deque(maxlen=TRAFFIC_LINES)  # "> sent" / "< received", newest last
+
+    def _note(self, direction: str, raw: bytes) -> None:
+        text = raw.decode("ascii", "backslashreplace").strip()
+        self.traffic.append(f"{direction} {text}")
+        log.debug("%s %s", direction, text)
 
     def next_seq(self) -> int:
         self.seq = self.seq % 65535 + 1
@@ -119,6 +141,8 @@ class Link:
             nl = self._buf.find(b"\n")
             if nl >= 0:
                 raw, self._buf = self._buf[:nl], self._buf[nl + 1 :]
+                if raw.strip():
+                    self._note("<", raw)
                 line = P.parse(raw)
                 if line is None:
                     if raw.strip():
@@ -154,6 +178,7 @@ class Link:
                 self.resends += 1
             # a leading newline ends any garbage the firmware may hold in its line buffer
             self.ser.write(b"\n" + data)
+            self._note(">", data)
             deadline = time.monotonic() + timeout
             while True:
                 line = self.read_line(deadline, stop_on_bad=True)
@@ -166,7 +191,7 @@ class Link:
                 if line.kind in ("ok", "err") and line.seq == seq:
                     if line.kind == "err":
                         code = int(line.words[0]) if line.words and line.words[0].isdigit() else 0
-                        raise FirmwareError(code, " ".join(line.words[1:]), seq)
+                        raise FirmwareError(code, " ".join(line.words[1:]), seq, list(self.traffic))
                     return line
                 if line.kind == "err" and line.seq is None:
                     break  # our line (or a fragment of it) arrived damaged: resend at once
@@ -177,14 +202,17 @@ class Link:
             if self.legacy_lines >= 2:
                 raise UserError(
                     f"the robot on {self.ser.port} runs rig-fw 1.x (CRC-8 lines); this rig needs "
-                    f"{P.FW_MAJOR}.x: flash it with make -C firmware flash PORT={self.ser.port}"
+                    f"{P.FW_MAJOR}.x: flash it with rig robot flash --port {self.ser.port}"
                 )
             if time.monotonic() - max(self.last_rx, first) > SILENCE_S:
                 break  # noise keeps bytes coming; a robot that is gone sends none
-        raise NoAnswer(
+        silent = NoAnswer(
             f"the robot on {self.ser.port} stopped answering ({attempt + 1} tries of '{command}' "
             f"in {time.monotonic() - first:.1f} s); check the cable and power, then retry"
         )
+        silent.traffic = list(self.traffic)
+        log.debug("no answer to %r; last traffic:\n%s", command, "\n".join(self.traffic))
+        raise silent
 
     def take_event(self, seq: int) -> P.Line | None:
         for i, ev in enumerate(self.events):
@@ -204,7 +232,10 @@ class KnobController:
         self.knobs = {k.name: k for k in plan.knobs if k.axis is not None}
         self.axes = sorted(k.axis for k in self.knobs.values())
         self.banner = ""
+        self.limits: dict[str, int] = {}  # maxrate, maxaccel, maxtravel from HELLO
         self.recoveries = 0
+        self.limit_axes: set[int] = set()  # axes whose end-stop closed mid-move
+        self._setup_travel = 0  # steps searched per axis by rig robot setup
         self.homed = False
         self.time_scale = sim.opts.timescale if sim else 1.0
         self._pos: list[int] | None = None  # last positions confirmed by the firmware
@@ -256,28 +287,30 @@ class KnobController:
             except NoAnswer:
                 raise UserError(
                     f"no rig-fw firmware answers on {self.link.ser.port}; flash it with "
-                    f"make -C firmware flash PORT={self.link.ser.port}, or check the port; {_ports_hint()}"
+                    f"rig robot flash --port {self.link.ser.port}, or check the port; {_ports_hint()}"
                 ) from None
         else:
             raise UserError(f"no answer from the robot on {self.link.ser.port} ({last or 'silence'})")
         words = reply.words
         if len(words) < 2 or words[0] != P.FW_NAME:
-            raise UserError(f"{self.link.ser.port} answers but is not rig-fw ({' '.join(words)}); flash firmware/")
+            raise UserError(f"{self.link.ser.port} answers but is not rig-fw ({' '.join(words)}); flash it with rig robot flash --port {self.link.ser.port}")
         version = words[1]
         if version.split(".")[0] != str(P.FW_MAJOR):
             raise UserError(
                 f"robot firmware is {version}, this rig needs {P.FW_MAJOR}.x; "
-                f"flash it with make -C firmware flash PORT={self.link.ser.port}"
+                f"flash it with rig robot flash --port {self.link.ser.port}"
             )
         self.banner = " ".join(words)
+        # the firmware states its own limits (2.1+); an older 2.x refuses out-of-range values itself
+        self.limits = {k: int(v) for k, v in reply.fields().items() if k.startswith("max") and v.isdigit()}
         axes = int(reply.fields().get("axes", "0"))
         if self.axes and max(self.axes) >= axes:
             raise UserError(f"the plan uses motor axis {max(self.axes)} but the robot has {axes} axes")
 
     def _configure(self) -> None:
         r = self.robot
-        speed = max(1, min(8000, round(r.max_speed)))
-        accel = max(1, min(30000, round(r.acceleration)))
+        speed = max(1, min(self.limits.get("maxrate", math.inf), round(r.max_speed)))
+        accel = max(1, min(self.limits.get("maxaccel", math.inf), round(r.acceleration)))
         # homing runs slower: it ends by pushing against the pot's stop
         hspeed = max(1, min(speed, 2000, round(speed / 2)))
         for k in self.knobs.values():
@@ -285,6 +318,9 @@ class KnobController:
             # round trip arrives intact falls with every byte
             self._call(f"CONFIG {k.axis} speed={speed} accel={accel} hspeed={hspeed}")
             self._call(f"CONFIG {k.axis} travel={r.travel_steps(k)} backlash={r.backlash} home={r.homing}")
+            # 2.1+ (which states its limits in HELLO) knows invert; 2.0 only ever turns one way
+            if self.limits or k.axis in r.invert_axes:
+                self._call(f"CONFIG {k.axis} invert={int(k.axis in r.invert_axes)}")
         self._speed, self._accel, self._hspeed = speed, accel, hspeed
 
     # ---------------------------------------------------------------- plumbing
@@ -301,7 +337,7 @@ class KnobController:
                 raise ResetDetected("axis not homed") from None
             raise
 
-    def _wait_done(self, seq: int, expected: float) -> list[int] | None:
+    def _wait_done(self, seq: int, expected: float, axes: list[int] | None = None) -> list[int] | None:
         """Wait for the job's !done; poll STATUS once it is late (the report may be lost to
         line noise). `expected` is the predicted job time in the robot's own (virtual)
         seconds. The job may run past 2x that plus a margin only while it is still making
@@ -324,7 +360,7 @@ class KnobController:
                     raise UserError(
                         "the robot's e-stop was triggered; release it, run `rig robot clear` and home again"
                     )
-                if any(not st.homed[a] for a in self.axes) and st.state != "homing":
+                if any(not st.homed[a] for a in (self.axes if axes is None else axes)) and st.state != "homing":
                     raise ResetDetected("axes lost their homing")
                 if st.state == "idle":
                     ev = self.link.take_event(seq)
@@ -356,7 +392,8 @@ class KnobController:
                 )
             raise UserError(f"robot alarm: {' '.join(ev.words)}")
         if ev.kind == "limit":
-            raise ResetDetected(f"end-stop hit during a move on axis {ev.fields().get('axis')}")
+            axis = ev.fields().get("axis", "")
+            raise LimitHit(int(axis) if axis.isdigit() else -1)
 
     # ---------------------------------------------------------------- public API
     def status(self) -> Status:
@@ -409,14 +446,33 @@ class KnobController:
                 if not self.homed:
                     self._home_once()
                 return self._move_once(targets)
+            except LimitHit as hit:
+                # once may be a lost step: re-home and redo; twice on one axis in a session
+                # means its travel is wrong, and takes at the stalled settings would be too
+                if hit.axis in self.limit_axes:
+                    raise self._travel_error(hit.axis) from None
+                self.limit_axes.add(hit.axis)
+                self._recover()
             except ResetDetected:
-                # position unknown: configuration is gone too (RAM); set up, home, redo
-                self.recoveries += 1
-                self.homed = False
-                self._pos = None
-                self.link.events.clear()
-                self._configure()
+                self._recover()
         raise UserError("the robot keeps resetting; check its power supply and cabling")
+
+    def _recover(self) -> None:
+        """Position unknown (reset, lost steps): configuration may be gone too (RAM); set up
+        again, and the next move homes first."""
+        self.recoveries += 1
+        self.homed = False
+        self._pos = None
+        self.link.events.clear()
+        self._configure()
+
+    def _travel_error(self, axis: int) -> UserError:
+        knob = next((k for k in self.knobs.values() if k.axis == axis), None)
+        what = f"{knob.name} (axis {axis}, rotation_deg {knob.rotation_deg:g})" if knob else f"axis {axis}"
+        return UserError(
+            f"the end-stop of {what} closed mid-move twice: the knob turns less than the plan's "
+            "travel, or its motor slips; measure it with `rig robot setup --plan PLAN`"
+        )
 
     def _move_once(self, targets: dict[int, int]) -> dict[int, int]:
         if self._pos is None:
@@ -458,6 +514,22 @@ class KnobController:
             if self.status().state in ("idle", "estop"):
                 return
             time.sleep(0.1)
+
+    # ------------------------------------------------ one axis at a time (rig robot setup)
+    def setup_axis(self, axis: int, travel: int, invert: bool) -> None:
+        """Configure one axis outside the plan: hardstop homing over `travel` steps."""
+        self._call(f"CONFIG {axis} travel={travel} backlash=0 home=hardstop")
+        self._call(f"CONFIG {axis} invert={int(invert)}")
+        self._setup_travel = travel
+
+    def home_axis(self, axis: int) -> None:
+        reply = self._call(f"HOME {axis}")
+        self._wait_done(reply.seq, trapezoid_time(int(self._setup_travel * 1.07) + 32, self._hspeed, self._accel), [axis])
+
+    def jog_to(self, axis: int, steps: int) -> None:
+        """Move one homed axis to `steps` and wait; the shaft may stall against a stop."""
+        reply = self._call(f"MOVE {axis}:{steps}")
+        self._wait_done(reply.seq, trapezoid_time(self._setup_travel, self._speed, self._accel), [axis])
 
     def park(self) -> None:
         """Rest position: every motorised knob fully counter-clockwise (dial minimum)."""

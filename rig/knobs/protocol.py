@@ -8,8 +8,24 @@ from dataclasses import dataclass, field
 FW_NAME = "rig-fw"
 FW_MAJOR = 2  # 2.x: CRC-16 line checks; 1.x (CRC-8) let about 1 line in 1000 through damaged at 1 % noise
 
+# The firmware's error codes and texts. firmware/core/fw.h (FW_ERRORS) is the source; this copy
+# and PROTOCOL.md's table are held equal to it by tests/firmware/test_protocol_table.py.
 E_CHECKSUM, E_OVERLONG, E_OVERRUN, E_SYNTAX, E_UNKNOWN = 1, 2, 3, 4, 5
 E_NOT_HOMED, E_LIMIT, E_BUSY, E_ESTOP, E_AXIS, E_HOME_FAILED, E_VALUE = 6, 7, 8, 9, 10, 11, 12
+ERROR_TEXTS = {
+    E_CHECKSUM: "checksum",
+    E_OVERLONG: "line too long",
+    E_OVERRUN: "rx overrun",
+    E_SYNTAX: "syntax",
+    E_UNKNOWN: "unknown command",
+    E_NOT_HOMED: "axis not homed",
+    E_LIMIT: "outside 0..travel",
+    E_BUSY: "busy",
+    E_ESTOP: "estop",
+    E_AXIS: "no such axis",
+    E_HOME_FAILED: "home-failed",
+    E_VALUE: "value out of range",
+}
 # errors the firmware sends without a trusted sequence number: the request never ran
 LINE_ERRORS = {E_CHECKSUM, E_OVERLONG, E_OVERRUN, E_SYNTAX}
 HEXDIGITS = b"0123456789abcdefABCDEF"

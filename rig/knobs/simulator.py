@@ -34,6 +34,8 @@ class SimOptions:
     reset_after_steps: int = 0  # reset the MCU once after this many steps (0: never)
     stall: str = ""  # "AXIS:N": that axis loses every Nth step
     initial: str = ""  # "DEG[,DEG...]": start angles instead of random ones
+    reversed: str = ""  # "AXIS[,AXIS...]": motors wired to turn the other way (what rig robot setup finds)
+    rotation: str = ""  # "DEG[,DEG...]": the pots' real rotation, when it differs from the plan's rotation_deg
 
 
 def parse_url(url: str) -> SimOptions:
@@ -50,7 +52,28 @@ def parse_url(url: str) -> SimOptions:
             setattr(opts, key, conv(value))
         except ValueError:
             raise UserError(f"bad value '{value}' for {key} in {url}") from None
+        check_option(key, getattr(opts, key), url)
     return opts
+
+
+# ranges of the numeric options: (low, high, what the value means)
+OPTION_RANGES = {
+    "timescale": (1e-3, 1000.0, "virtual seconds per wall second, e.g. timescale=20"),
+    "corrupt": (0.0, 0.5, "a fraction of bytes, e.g. corrupt=0.01"),
+    "drop": (0.0, 0.5, "a fraction of bytes, e.g. drop=0.01"),
+    "reset_after_steps": (0, 10**9, "a step count, 0 for never"),
+    "seed": (0, 2**31 - 1, "a non-negative integer"),
+}
+
+
+def check_option(key: str, value: object, url: str) -> None:
+    """One clear line for a value the simulator cannot use (timescale=0 divided by zero,
+    timescale=-5 ran time backwards)."""
+    if key not in OPTION_RANGES:
+        return
+    low, high, meaning = OPTION_RANGES[key]
+    if not low <= value <= high:  # type: ignore[operator]
+        raise UserError(f"{key}={value:g} in {url} is out of range {low:g}..{high:g} ({meaning})")
 
 
 def simavr_available() -> bool:
@@ -88,8 +111,9 @@ def build(kind: str) -> Path:
 class Simulator:
     """One running simulator process. Use as a context manager or call close()."""
 
-    def __init__(self, opts: SimOptions, steps_per_rev: int, rotations: list[float]):
+    def __init__(self, opts: SimOptions, steps_per_rev: int, rotations: list[float], boot: str | None = None):
         self.opts = opts
+        self.boot = boot  # sim://avr only: a bootloader .hex; the board starts erased (see firmware/sim)
         self.steps_per_rev = steps_per_rev
         self.rotations = rotations
         self.proc: subprocess.Popen[str] | None = None
@@ -103,8 +127,9 @@ class Simulator:
         o = self.opts
         cmd = [str(build(o.kind))]
         if o.kind == "avr":
-            cmd += ["--elf", str(BUILD / "rig-fw.elf")]
-        cmd += ["--steps-per-rev", str(self.steps_per_rev), "--rotation", ",".join(f"{r:g}" for r in self.rotations)]
+            cmd += ["--boot", self.boot] if self.boot else ["--elf", str(BUILD / "rig-fw.elf")]
+        rotation = o.rotation or ",".join(f"{r:g}" for r in self.rotations)
+        cmd += ["--steps-per-rev", str(self.steps_per_rev), "--rotation", rotation]
         cmd += ["--seed", str(o.seed), "--shaft-file", self.shaft_file, "--timescale", f"{o.timescale:g}"]
         if o.corrupt:
             cmd += ["--corrupt", f"{o.corrupt:g}"]
@@ -116,6 +141,8 @@ class Simulator:
             cmd += ["--stall", o.stall]
         if o.initial:
             cmd += ["--initial", o.initial]
+        if o.reversed:
+            cmd += ["--reversed", o.reversed]
         return cmd
 
     def start(self, timeout: float = 15.0) -> "Simulator":

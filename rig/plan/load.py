@@ -4,6 +4,7 @@ naming the file, the field path, the YAML line when known, and what is expected.
 from __future__ import annotations
 
 import re
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,21 @@ from rig.errors import UserError
 from rig.plan.models import Plan
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # holds models/ and capture_plans/ in a checkout
+PLAN_MAX_BYTES = 1 << 20  # a hand-written plan is a few kB; even a long list of settings fits
+MAX_NODES = 1_000_000  # YAML nodes after expanding aliases: stops "billion laughs" bombs
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where present: ~10x faster
+_SHOW = reprlib.Repr()  # shows a bad value in bounded time and length, however large it is
+_SHOW.maxstring = _SHOW.maxother = 40
+_SHOW.maxlist = _SHOW.maxdict = 4
+_SHOW.maxlevel = 2
 
 
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     text = _read(path)
-    data, root = _parse(path, text)
+    data, root = parse_yaml(text, path, PLAN_MAX_BYTES)
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a plan must be a YAML mapping with at least 'knobs:', got {type(data).__name__}")
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
@@ -35,17 +45,35 @@ def _read(path: Path) -> str:
     if path.is_dir():
         raise UserError(f"{path} is a folder; give the path to a YAML plan file inside it")
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not a text file; a plan is a UTF-8 YAML file") from None
+        with open(path, "rb") as f:
+            data = f.read(PLAN_MAX_BYTES + 1)  # never read a runaway file whole
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}; check the path and its permissions") from None
-
-
-def _parse(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
+    _check_size(path, len(data), PLAN_MAX_BYTES, "plan")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a text file; a plan is a UTF-8 YAML file") from None
+
+
+def _check_size(path: Path, size: int, limit: int, what: str) -> None:
+    if size > limit:
+        raise UserError(f"{path} is larger than {limit >> 20} MB, too large for a {what}; "
+                        f"check that it is the right file (a {what} is a short YAML mapping)")
+
+
+def parse_yaml(text: str | bytes, path: Path, max_bytes: int, what: str = "plan") -> tuple[Any, yaml.Node | None]:
+    """Parse once (compose with the C loader, then construct from the same tree), refusing
+    files over `max_bytes` and alias bombs before anything expands them."""
+    _check_size(path, len(text), max_bytes, what)
+    try:
+        loader = _LOADER(text)
+        try:
+            root = loader.get_single_node()
+            _check_expansion(path, root, what)
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" line {mark.line + 1}" if mark else ""
@@ -54,10 +82,34 @@ def _parse(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({' '.join(str(exc).split())}); fix the syntax") from None
     except RecursionError:
-        raise UserError(f"{path}: YAML nested too deeply; a plan is a shallow mapping") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: a plan must be a YAML mapping with at least 'knobs:', got {type(data).__name__}")
+        raise UserError(f"{path}: YAML nested too deeply; a {what} is a shallow mapping") from None
     return data, root
+
+
+def _check_expansion(path: Path, root: yaml.Node | None, what: str) -> None:
+    """Count the nodes the document has once aliases are expanded, without expanding them:
+    an alias is the same node object reached twice, so sizes are memoised per object."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if depth > 200:
+            raise RecursionError
+        sizes[id(node)] = 1  # a node that contains itself counts once
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        sizes[id(node)] = total
+        if total > MAX_NODES:
+            raise UserError(f"{path}: expands to more than {MAX_NODES:,} YAML values (aliases repeated over and over?); "
+                            f"a {what} this large is not something a person writes: remove the aliases")
+        return total
+
+    if root is not None:
+        size(root, 0)
 
 
 def _describe(path: Path, exc: ValidationError, root: yaml.Node | None) -> str:
@@ -74,8 +126,7 @@ def _describe(path: Path, exc: ValidationError, root: yaml.Node | None) -> str:
     elif err["type"] == "missing":
         msg = "required field is missing; add it"
     elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
-        shown = repr(err["input"])
-        msg = f"{msg} (got {shown[:60]})"
+        msg = f"{msg} (got {_SHOW.repr(err['input'])[:60]})"
     return f"{where}: {field}: {msg}"
 
 

@@ -163,6 +163,9 @@ class Robot(Strict):
     backlash: int = Field(0, ge=0, description="steps of gear slack; final approach always from below")
     settle_s: float = Field(0.2, ge=0, le=60)
     homing: Literal["hardstop", "endstop"] = "hardstop"
+    invert_axes: list[int] = Field(
+        default_factory=list, description="motor axes wired to turn the other way (found by rig robot setup)"
+    )
     warmup_s: float = Field(0.0, ge=0, description="wait at start-up (tube amps drift while warming)")
 
     def steps_for(self, knob: Knob, value: float) -> int:
@@ -215,6 +218,8 @@ class Plan(Strict):
             for name in mapping:
                 if name not in names:
                     raise ValueError(f"{where} names unknown knob '{name}' (knobs: {', '.join(sorted(names))})")
+                if not mapping[name]:
+                    raise ValueError(f"{where}.{name}: an empty list; give at least one value for knob '{name}'")
                 knob = self.knob(name)
                 if not knob.sampled:
                     raise ValueError(f"{where}.{name}: knob '{name}' is fixed and cannot be sampled")

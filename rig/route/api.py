@@ -14,7 +14,8 @@ from rig.plan.sample import Setting, reference_setting
 from rig.plan.summary import take_seconds
 from rig.route.bounds import additive_bound
 from rig.route.cost import OBJECTIVES, Objective, cost_matrix, motor_knobs, pair_cost, profile_seconds, steps_matrix
-from rig.route.solver import extend, nearest_neighbour, path_cost, solve_path
+from rig.route.path import extend, nearest_neighbour, path_cost
+from rig.route.solver import solve_path
 
 TIME_UNITS = 10_000  # solver costs are integers: 0.1 ms steps keep rounding far below 0.1 %
 TAKE_OVERHEAD_S = 0.5  # per take: write WAVs, fsync, QC check, manifest append

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from rig.route.solver import BIG
+from rig.route.path import BIG
 
 DUAL_ROUNDS = 400  # Bellman-Ford rounds for the assignment duals (converges in far fewer)
 ASCENT_STEPS = 60  # subgradient steps of the Held-Karp part

@@ -13,8 +13,8 @@ Every node whose arcs changed goes into a queue ("don't-look bits"); a node is s
 its best improving move, which is applied, until the queue is empty: a local optimum, each
 step O(K^2) at most, so a full pass is O(N K^2) and a kick's repair touches only a few nodes.
 
-Iterated local search: a seeded RNG kicks the current route (a local double bridge, i.e. two
-adjacent short segments swapped, or a short segment reversed), the local search repairs it,
+Iterated local search: a seeded RNG kicks the current route (a local double bridge: two
+adjacent short segments swapped; reversal kicks measured no better), the local search repairs it,
 and the result is kept when it is no worse, else undone. The number of kicks is an
 iteration budget, so the route is a pure function of (matrix, start route, seed, budget);
 the caller's wall-clock deadline is only a safety cap (the result then says it was cut).
@@ -33,9 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rig.route.path import path_cost
+
 K_NEIGHBOURS = 10  # candidate successors / predecessors per node
 KICK_SPAN = 30  # a kick's segments are 1..KICK_SPAN settings long
-REVERSE_KICKS = 0.0  # share of kicks that reverse a segment instead of swapping two
 _INF = np.iinfo(np.int64).max
 _I32 = 2**30  # forbidden arcs (into home, out of the dummy end) in the int32 copy
 
@@ -363,13 +364,6 @@ class _Search:
     def kick(self, rng: np.random.Generator, span: int) -> int:
         """Random local perturbation; returns its cost change (the moved nodes are queued)."""
         C, R, r, n = self.flat, self.row, self.r, self.n
-        if rng.random() < REVERSE_KICKS:
-            length = int(rng.integers(2, span + 1))
-            i = int(rng.integers(1, n - length + 2))
-            j = i + length - 1
-            before = self.path_slice_cost(i - 1, j + 1)
-            self.reverse(i, j)
-            return self.path_slice_cost(i - 1, j + 1) - before
         l1 = int(rng.integers(1, span + 1))
         l2 = int(rng.integers(1, span + 1))
         i = int(rng.integers(0, n - l1 - l2 + 1))
@@ -378,10 +372,6 @@ class _Search:
         d = C[R[a] + y] + C[R[z] + b] + C[R[x] + w] - C[R[a] + b] - C[R[x] + y] - C[R[z] + w]
         self.swap(i, j, k)
         return d
-
-    def path_slice_cost(self, lo: int, hi: int) -> int:
-        C, R, r = self.flat, self.row, self.r
-        return sum(C[R[r[t]] + r[t + 1]] for t in range(lo, hi))
 
 
 def iterated_local_search(
@@ -395,13 +385,11 @@ def iterated_local_search(
 ) -> SearchResult:
     """Local optimum of `order`, then up to `iterations` kicks (kept when not worse).
 
-    c is the extended matrix of `solver.extend`; order the settings 1..n. Deterministic for
+    c is the extended matrix of `path.extend`; order the settings 1..n. Deterministic for
     (c, order, iterations, seed) unless the wall clock passes `deadline` (finished=False).
     trace: if given, (kicks, cost) is appended every 1000 kicks."""
     n = c.shape[0] - 2
     if n < 3:  # at most two orders: try them
-        from rig.route.solver import path_cost
-
         best = min((list(p) for p in itertools.permutations(order)), key=lambda o: path_cost(c, o))
         return SearchResult(best, path_cost(c, best), 0, True)
     st = _Search(c, order, k)

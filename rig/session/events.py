@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+from rig.session.atomic import append_line
 from rig.session.jsonl import read_jsonl
 
 EVENTS_FILE = "events.jsonl"
@@ -15,7 +16,8 @@ EVENTS_FILE = "events.jsonl"
 
 class EventLog:
     """Appends one JSON event per line. Several processes may append (capture, trainer):
-    O_APPEND writes of one line are atomic for lines of ordinary size on Linux."""
+    O_APPEND writes of one line are atomic for lines of ordinary size on Linux. A short write
+    (full disk) raises OSError and leaves no fragment for the next line to fuse with."""
 
     def __init__(self, path: Path, sync: bool = False):
         self.path = Path(path)
@@ -27,14 +29,7 @@ class EventLog:
         with self._lock:
             self._seq += 1
             event = {"t": round(time.time(), 3), "seq": self._seq, "pid": os.getpid(), "type": type, **fields}
-            data = (json.dumps(event, default=_jsonable, separators=(",", ":")) + "\n").encode()
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, data)
-                if self.sync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_line(self.path, json.dumps(event, default=_jsonable, separators=(",", ":")), sync=self.sync)
         return event
 
 

@@ -1,7 +1,9 @@
 """Run a simulated device as a JACK client (`dut:in` -> device -> `dut:out`), so the rig's
 real audio path (PortAudio on JACK) can reamp through it like through a pedal.
 
-The process callback only runs the device. Knob readings (which may touch files, e.g. the
+The process callback only runs the device, and the one other thread holding the GIL here
+(the knob poll) hands it over fast and cannot be preempted while holding it
+(rig.audio.realtime). Knob readings (which may touch files, e.g. the
 robot simulator's shaft file) are polled in a helper thread and handed to the callback
 through a single reference swap, so the real-time thread never does I/O. A new reading is
 applied at the start of the next period.
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rig.audio.realtime import audio_process
 from rig.errors import UserError
 
 
@@ -124,7 +127,8 @@ def run_jack_dut(
         if pending[0] is not None:
             device.set_knobs(pending[0])
             pending[0] = None
-        with client:
+        # The poll loop below shares the GIL with the process callback (jack_findings.md).
+        with audio_process(promote=knob_source is not None), client:
             for src, dst in ((connect_in, inport), (outport, connect_out)):
                 if src is None or dst is None:
                     continue

@@ -3,6 +3,7 @@ loss). Written atomically, so a crash leaves the previous file intact and resume
 
 from __future__ import annotations
 
+import errno
 import io
 from pathlib import Path
 
@@ -18,8 +19,13 @@ FORMAT = 1
 def save(path: Path, state: dict) -> None:
     buf = io.BytesIO()
     torch.save({"format": FORMAT, **state}, buf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, buf.getvalue())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, buf.getvalue())  # leaves no .partial behind when it fails
+    except OSError as exc:
+        cause = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror
+        raise UserError(f"cannot save checkpoint {path}: {cause}; free some space (or fix the folder), "
+                        f"then run rig train again: it resumes from the last saved checkpoint") from None
 
 
 def load(path: Path) -> dict:

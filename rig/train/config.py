@@ -20,7 +20,7 @@ _ALLOWED = {"lstm": {"concat", "tvcond"}, "tcn": {"film", "tfilm", "ttfilm", "tv
             "s4": {"film", "tfilm", "ttfilm", "tvfilm"}}
 _NEEDS = {"lstm": {"hidden"}, "tcn": {"blocks", "kernel_size", "dilation_growth", "channels"},
           "s4": {"blocks", "state_dim", "channels"}}
-_OPTIONAL = {"lstm": set(), "tcn": {"exact_crop"}, "s4": set()}
+_OPTIONAL = {"lstm": {"final_tanh", "skip"}, "tcn": {"exact_crop"}, "s4": set()}
 
 
 class Strict(BaseModel):
@@ -38,6 +38,9 @@ class Architecture(Strict):
     state_dim: int | None = Field(None, ge=1, le=256, description="S4D complex modes per channel")
     exact_crop: bool | None = Field(
         None, description="TCN: residual aligned to the same sample; the reference adds it one sample late")
+    final_tanh: bool | None = Field(
+        None, description="LSTM: tanh after the Linear head (default true); false maps exactly to NAM's LSTM")
+    skip: bool | None = Field(None, description="LSTM: add the input to the output (the layout Proteus plays)")
 
 
 class Conditioner(Strict):
@@ -58,6 +61,11 @@ class Training(Strict):
     segment_s: float = Field(3.0, gt=0, le=60)
     tbptt_samples: int | None = Field(None, ge=64, description="LSTM: backprop every N samples")
     grad_clip_norm: float = Field(10.0, gt=0)
+    schedule: Literal["plateau", "cosine"] = Field(
+        "plateau", description="plateau: halve the LR after plateau_patience epochs without progress; "
+                               "cosine: warm-up, then cosine decay over the training budget (rig/train/schedule.py)")
+    warmup_steps: int = Field(0, ge=0, description="cosine: steps of linear LR warm-up")
+    final_lr_fraction: float = Field(0.02, ge=0, le=1, description="cosine: LR at the budget's end, as a fraction of lr")
     plateau_patience: int = Field(20, ge=1, description="epochs before halving the LR")
     plateau_factor: float = Field(0.5, gt=0, lt=1)
     early_stop_patience: int = Field(50, ge=1)

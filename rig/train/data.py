@@ -4,6 +4,13 @@ their knob setting, cut into fixed-length segments of (input, target, controls).
 Split discipline. A take's split comes from its setting in session.yaml (the plan's draw) and
 must agree with the manifest line; test takes are kept apart as records and their audio is
 loaded only for the final evaluation. Every batch is checked again before it is returned.
+
+Memory. A take holds no audio of its own: it reads the spans it is asked for from its WAV
+files (soundfile seeks). An AudioCache keeps whole takes in memory up to a byte budget, filled
+in order of first use and never evicted: a session that fits trains from memory as before,
+a larger one (a 13-minute Marshall session is ~4 GB of train audio) reads its other takes'
+segments from disk (~60 kB per segment, far cheaper than the training step), so the RSS
+stays bounded whatever the session size.
 """
 
 from __future__ import annotations
@@ -27,21 +34,61 @@ class SplitLeak(RuntimeError):
     """A take of the wrong split reached a batch: a bug, never a user error."""
 
 
-@dataclass(eq=False)  # identity: takes hold arrays
+DEFAULT_CACHE_MB = 256.0  # the bench and demo sessions fit; a training step itself peaks at ~0.5 GB
+
+
+class AudioCache:
+    """Whole takes' (x, y) kept in memory until `max_bytes` is used; takes that do not fit
+    are read span by span from disk instead (no eviction: no churn on random segments)."""
+
+    def __init__(self, max_bytes: float):
+        self.max_bytes = max_bytes
+        self.used = 0
+        self.arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def whole(self, take: "Take") -> tuple[np.ndarray, np.ndarray] | None:
+        key = id(take)
+        if key not in self.arrays and self.used + take.length * 8 <= self.max_bytes:
+            self.arrays[key] = (take.read_file("x", 0, take.length), take.read_file("y", 0, take.length))
+            self.used += take.length * 8
+        return self.arrays.get(key)
+
+
+@dataclass(eq=False)  # identity: the cache keys on it
 class Take:
     take_id: str
     setting_id: int
     split: str
     knobs: dict
     controls: np.ndarray  # float32 (n_controls,), 0..1 in plan order
-    x: np.ndarray  # model input from `offset` to the content end (context included)
-    y: np.ndarray  # target, same span
-    offset: int  # samples of context before the content start available in x/y
+    files: dict[str, Path]  # "x": model input, "y": target
+    first: int  # file sample where the take's span begins (context included)
+    length: int  # samples from `first` to the content end
+    offset: int  # samples of context before the content start (the span's first `offset` samples)
     ready_at: float  # unix time the manifest line appeared (recorded_at, else file mtime)
+    sample_rate: int = 48000
+    cache: AudioCache | None = None
 
     @property
     def content_len(self) -> int:
-        return len(self.x) - self.offset
+        return self.length - self.offset
+
+    def span(self, kind: str, lo: int, hi: int) -> np.ndarray:
+        """Samples lo..hi of the take's span (0 = `first`) of x or y, from the cache or the file."""
+        whole = self.cache.whole(self) if self.cache else None
+        return whole[0 if kind == "x" else 1][lo:hi] if whole else self.read_file(kind, lo, hi)
+
+    def read_file(self, kind: str, lo: int, hi: int) -> np.ndarray:
+        return _read(self.files[kind], self.first + lo, self.first + min(hi, self.length), self.sample_rate)
+
+    @property
+    def x(self) -> np.ndarray:
+        """The whole input span (read on each use, not kept)."""
+        return self.span("x", 0, self.length)
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.span("y", 0, self.length)
 
 
 @dataclass
@@ -72,15 +119,30 @@ def controls_of(record: dict, knob_names: list[str]) -> np.ndarray:
 
 
 def load_take(folder: Path, record: dict, knob_names: list[str], input_kind: str, context: int,
-              sample_rate: int) -> Take:
-    """Read the content range plus up to `context` earlier samples: the device heard them, so
-    they are the honest history for the first content samples (zeros only before the file)."""
+              sample_rate: int, cache: AudioCache | None = None) -> Take:
+    """The content range plus up to `context` earlier samples: the device heard them, so they
+    are the honest history for the first content samples (zeros only before the file). The
+    files are checked here (readable, rate, length); their audio is read when used."""
     start, end = (int(v) for v in record["content"])
     first = max(0, start - context)
-    x = _read(folder / record["files"][input_kind], first, end, sample_rate)
-    y = _read(folder / record["files"]["wet"], first, end, sample_rate)
+    files = {"x": folder / record["files"][input_kind], "y": folder / record["files"]["wet"]}
+    for path in files.values():
+        _check(path, end, sample_rate)
     return Take(record["take_id"], int(record["setting_id"]), record["split"], record.get("knobs", {}),
-                controls_of(record, knob_names), x, y, start - first, ready_time(folder, record))
+                controls_of(record, knob_names), files, first, end - first, start - first,
+                ready_time(folder, record), sample_rate, cache)
+
+
+def _check(path: Path, end: int, sample_rate: int) -> None:
+    try:
+        info = sf.info(str(path))
+    except (OSError, sf.LibsndfileError) as exc:
+        raise UserError(f"cannot read {path}: {exc}; the session's take files are missing or damaged") from None
+    if info.samplerate != sample_rate:
+        raise UserError(f"{path} is {info.samplerate} Hz but the plan says {sample_rate} Hz; the session is inconsistent")
+    if info.frames < end:
+        raise UserError(f"{path} has {info.frames} samples but its manifest line says the content ends at {end}; "
+                        "the session's take files are damaged")
 
 
 def _read(path: Path, first: int, end: int, sample_rate: int) -> np.ndarray:
@@ -94,10 +156,11 @@ def _read(path: Path, first: int, end: int, sample_rate: int) -> np.ndarray:
 
 
 class TakePool:
-    """The takes one training run knows, by split. Train/val audio is loaded on arrival;
-    test takes stay manifest records until `load_test()` at the end."""
+    """The takes one training run knows, by split. Train/val takes are checked on arrival
+    and read through the pool's cache; test takes stay manifest records until `load_test()`."""
 
-    def __init__(self, session: Session, input_kind: str = "dry", context: int = 0):
+    def __init__(self, session: Session, input_kind: str = "dry", context: int = 0,
+                 cache_mb: float = DEFAULT_CACHE_MB):
         if input_kind not in ("dry", "loopback"):
             raise UserError(f"input {input_kind!r} is not a take file; use dry or loopback")
         self.session = session
@@ -111,6 +174,7 @@ class TakePool:
         self.val: list[Take] = []
         self.test_records: list[dict] = []
         self.seen: set[str] = set()
+        self.cache = AudioCache(cache_mb * 2**20)  # train/val only: test takes are read once, at the end
 
     def split_for(self, record: dict) -> str:
         """The setting's split from session.yaml; a manifest that disagrees is refused, since
@@ -134,7 +198,8 @@ class TakePool:
             return None
         if split not in FIT_SPLITS:
             return None  # reference takes check drift; they are no training data
-        take = load_take(self.session.folder, record, self.knob_names, self.input_kind, self.context, self.sample_rate)
+        take = load_take(self.session.folder, record, self.knob_names, self.input_kind, self.context,
+                         self.sample_rate, self.cache)
         (self.train if split == "train" else self.val).append(take)
         return take
 
@@ -189,9 +254,9 @@ def cut(takes: list[Take], starts: list[int], segment: int, context: int) -> Bat
     xs, ys = [], []
     for t, s in zip(takes, starts):
         lo = s - context
-        x = t.x[max(lo, 0) : s + segment]
+        x = t.span("x", max(lo, 0), s + segment)
         xs.append(np.pad(x, (max(-lo, 0), 0)))
-        ys.append(t.y[s : s + segment])
+        ys.append(t.span("y", s, s + segment))
     return Batch(torch.from_numpy(np.stack(xs))[:, None], torch.from_numpy(np.stack(ys))[:, None],
                  torch.from_numpy(np.stack([t.controls for t in takes])), [t.take_id for t in takes])
 

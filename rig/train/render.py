@@ -1,9 +1,10 @@
 """`rig render`: run a trained model over a WAV file at chosen knob values, streaming in
-blocks with state (as a plug-in would), which equals processing the whole file at once."""
+blocks with state (as a plug-in would), which equals processing the whole file at once. It runs
+on the same per-frame runtime as `rig play` (rig.play.runtime), so the two agree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,6 @@ from rig.plan import Knob
 from rig.train import checkpoint
 from rig.train.config import ModelConfig
 from rig.train.models import ParametricModel, build_model
-from rig.train.trainer import stream
 
 
 @dataclass
@@ -23,6 +23,9 @@ class Loaded:
     model: ParametricModel
     knobs: list[dict]  # [{name, min, max}] of the controls, in model order
     sample_rate: int
+    card: dict = field(default_factory=dict)  # the export's model card (empty for a training checkpoint)
+    name: str = "model"
+    config: ModelConfig | None = None
 
 
 def weights_path(spec: str | Path) -> Path:
@@ -37,6 +40,9 @@ def weights_path(spec: str | Path) -> Path:
         path = path.with_name("model.pt")
     if not path.exists():
         raise UserError(f"model {spec} not found; give an export folder (train/<model>/export) or a .pt file")
+    if path.suffix != ".pt":
+        raise UserError(f"{spec} is not a model file; give an export folder, a train/<model> folder, "
+                        "model.json or a .pt checkpoint")
     return path
 
 
@@ -46,8 +52,8 @@ def load_model(spec: str | Path) -> Loaded:
     model = build_model(cfg, state["n_controls"])
     model.load_state_dict(state["model"])
     model.eval()
-    rate = state.get("card", {}).get("sample_rate", 48000)
-    return Loaded(model, state["knobs"], rate)
+    card = state.get("card", {})
+    return Loaded(model, state["knobs"], card.get("sample_rate", 48000), card, cfg.name, cfg)
 
 
 def parse_settings(text: str, knobs: list[dict]) -> dict[str, float]:
@@ -86,22 +92,40 @@ def read_mono(path: Path, sample_rate: int) -> np.ndarray:
         raise UserError(f"cannot read {path} as audio ({exc}); give a WAV/FLAC file") from None
     if sr != sample_rate:
         raise UserError(f"{path} is {sr} Hz but the model runs at {sample_rate} Hz; resample the file first")
+    if len(data) == 0:
+        raise UserError(f"input {path} holds no samples; give a file with audio in it")
     return data.mean(axis=1)  # the models are mono: fold channels down
 
 
-def render(loaded: Loaded, values: dict[str, float], audio: np.ndarray, block: int = 4096) -> np.ndarray:
-    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None, None]
-    return stream(loaded.model, x, controls(values, loaded.knobs), block)[0, 0].numpy()
+def check_output(path: Path) -> None:
+    """Refuse, before any work, an output that soundfile could not write."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"output {path} is a folder; give a file name such as {path / 'out.wav'}")
+    if path.suffix.lstrip(".").upper() not in sf.available_formats():
+        raise UserError(f"output {path} has no audio extension; give a name ending in .wav or .flac")
+    if not path.parent.is_dir():
+        raise UserError(f"output folder {path.parent} does not exist; create it first")
 
 
-def render_file(model_spec: str | Path, settings: str, in_path: Path, out_path: Path, block: int = 4096) -> dict:
+def render(loaded: Loaded, values: dict[str, float], audio: np.ndarray, block: int = 4096,
+           runtime: str | None = None) -> np.ndarray:
+    """`runtime` None: the model family's default, the one `rig play` uses."""
+    from rig.play.runtime import Runner, default_kind, process_all
+
+    kind = runtime or (default_kind(loaded.config) if loaded.config is not None else "eager")
+    runner = Runner(loaded.model, block, kind)
+    return process_all(runner, np.asarray(audio, np.float32), controls(values, loaded.knobs)[0].numpy())
+
+
+def render_file(model_spec: str | Path, settings: str, in_path: Path, out_path: Path, block: int = 4096,
+                runtime: str | None = None) -> dict:
     if block < 1:
         raise UserError(f"--block {block} must be at least 1 sample")
+    check_output(out_path)
     loaded = load_model(model_spec)
     values = parse_settings(settings, loaded.knobs)
     audio = read_mono(in_path, loaded.sample_rate)
-    if not Path(out_path).parent.is_dir():
-        raise UserError(f"output folder {Path(out_path).parent} does not exist; create it first")
-    y = render(loaded, values, audio, block)
+    y = render(loaded, values, audio, block, runtime)
     sf.write(out_path, y, loaded.sample_rate, subtype="FLOAT")
     return {"knobs": values, "samples": len(y), "out": str(out_path)}

@@ -3,6 +3,9 @@ train the models one after another, write train/report.md."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from rig.plan import resolve_path
 from rig.session import TRAIN_DIR, Session
 from rig.train import checkpoint
 from rig.train.config import MODELS_DIR, ModelConfig, load_model_config, named_configs
+from rig.train.device import resolve_device
 from rig.train.trainer import Result, RunState, Trainer, TrainOptions, default_threads
 
 
@@ -37,6 +41,7 @@ def _locate(session: Session, name: str) -> Path:
 
 
 def train_session(folder: Path, models: list[str] | None, opts: TrainOptions) -> list[Result]:
+    resolve_device(opts.device)  # a missing device is refused before anything else happens
     session = Session.open(folder)
     configs = model_configs(session, models)
     names = [c.name for c in configs]
@@ -45,11 +50,12 @@ def train_session(folder: Path, models: list[str] | None, opts: TrainOptions) ->
     torch.set_num_threads(opts.threads or default_threads())
     budget = (opts.budget_minutes or session.plan().train.budget_minutes) / len(configs)
     results: list[Result] = []
-    for cfg in configs:
-        result = Trainer(folder, cfg, replace(opts, budget_minutes=budget)).run()
-        results.append(result)
-        if result.status == "skipped":
-            break  # the capture ended with too few takes: the other models would skip too
+    with _stop_recorded(session):
+        for cfg in configs:
+            result = Trainer(folder, cfg, replace(opts, budget_minutes=budget)).run()
+            results.append(result)
+            if result.status == "skipped":
+                break  # the capture ended with too few takes: the other models would skip too
     reports = [session.folder / TRAIN_DIR / r.model / "report.md" for r in results if r.status == "finished"]
     if opts.report and reports:
         from rig.train.report import write_index
@@ -58,10 +64,28 @@ def train_session(folder: Path, models: list[str] | None, opts: TrainOptions) ->
     return results
 
 
+@contextlib.contextmanager
+def _stop_recorded(session: Session):
+    """SIGTERM stops the trainer like Ctrl-C (SIGINT); either way an `aborted` event records
+    that training stopped, so the dashboard (now or later) shows where the run ended."""
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, interrupt) if main else None
+    try:
+        yield
+    except KeyboardInterrupt:
+        session.events.emit("aborted", phase="training", source="trainer", reason="training stopped by a signal")
+        raise
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, old)
+
+
 def export_session(folder: Path, name: str) -> dict:
     """Re-export train/<name>/best.pt: test metrics recomputed for the card."""
     ckpt = checkpoint.load(Path(folder) / TRAIN_DIR / name / checkpoint.BEST)
-    trainer = Trainer(folder, ModelConfig.model_validate(ckpt["config"]), TrainOptions(progress=False))
+    trainer = Trainer(folder, ModelConfig.model_validate(ckpt["config"]), TrainOptions(progress=False, device="cpu"))
     trainer.model.load_state_dict(ckpt["model"])
     trainer.state = RunState(**ckpt["run"])
     for record in trainer.follower.poll():

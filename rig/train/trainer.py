@@ -16,8 +16,10 @@ session 0.5 s and 0.25 s segments reached the same ESR after the same number of 
 shorter one wins by its step rate. An epoch is then 25 steps (~10 s on 2 cores) followed by
 validation on a fixed subset of val segments (~1 s). The old definition, 16 segments of 3 s,
 gave 2 steps per epoch: a 4-minute budget was ~16 optimizer steps and the model stayed at
-ESR ~1. `rig train` passes --epoch-segments 16 and --batch-size 8, so `epoch_steps` (a
-floor) is what sets the epoch there.
+ESR ~1. `rig train` passes --epoch-segments 16, so `epoch_steps` (a floor) is what sets the
+epoch there. For the same reason the default TCN config decays its LR over the budget
+(schedule: cosine) and trains on L1 alone (MR-STFT costs ~40 % of a CPU step); measured with
+`rig bench quality` (README, "Model quality"). A GPU gets other defaults (rig/train/device.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,21 +39,24 @@ from rig.errors import UserError
 from rig.session import EVENTS_FILE, TRAIN_DIR, EventLog, Session
 from rig.train import checkpoint
 from rig.train.config import ModelConfig
-from rig.train.data import Batch, SegmentSampler, Take, TakePool, check_split, val_batches
+from rig.train.data import DEFAULT_CACHE_MB, Batch, SegmentSampler, Take, TakePool, check_split, val_batches
+from rig.train.device import profile
 from rig.train.follow import CaptureFollower
 from rig.train.losses import TrainLoss, metrics, mrstft_loss
 from rig.train.models import ParametricModel, build_model, detach_state
 from rig.train.progress import EpochProgress
+from rig.train.schedule import cosine_factor
 
 
 @dataclass
 class TrainOptions:
     follow: bool = False
     budget_minutes: float | None = None  # None: the plan's train.budget_minutes
-    batch_size: int = 8
+    batch_size: int | None = None  # None: the device's default (8 on a CPU)
     epoch_segments: int = 16  # segments per epoch, at least; with short segments epoch_steps rules
     epoch_steps: int = 25  # optimizer batches per epoch, at least: ~10 s of TCN-45 on 2 cores
-    segment_s: float | None = None  # None: the model config's training.segment_s
+    segment_s: float | None = None  # None: the device's default, else the model config's training.segment_s
+    device: str = "auto"  # auto | cpu | cuda | mps (rig/train/device.py)
     patience: int | None = None  # early stopping, in epochs; None: the config's
     plateau_patience: int | None = None  # None: the config's
     input_kind: str = "dry"  # or "loopback"
@@ -64,6 +69,7 @@ class TrainOptions:
     max_epochs: int | None = None
     val_segments: int = 32
     stream_block: int = 65536  # samples per step when evaluating whole takes
+    cache_mb: float = DEFAULT_CACHE_MB  # train/val audio kept in memory; the rest is read per segment
     threads: int | None = None
     seed: int = 0
     fresh: bool = False
@@ -82,6 +88,9 @@ class RunState:
     budget_used_s: float = 0.0
     recoveries: int = 0
     val_takes: int = 0
+    steps: int = 0  # optimizer steps taken
+    lr_scale: float = 1.0  # cosine schedule: lowered by divergence recoveries
+    train_seconds: float = 0.0  # wall time spent in training steps (validation excluded)
     history: list[dict] = field(default_factory=list)
     used: list[str] = field(default_factory=list)
     stop_reason: str = ""
@@ -99,23 +108,27 @@ class Result:
 
 class Trainer:
     def __init__(self, folder: Path, cfg: ModelConfig, options: TrainOptions | None = None):
-        self.opts = options or TrainOptions()
+        opts = options or TrainOptions()
+        self.profile = profile(opts.device)
+        self.device = self.profile.device
+        self.opts = replace(opts, batch_size=opts.batch_size or self.profile.batch_size,
+                            segment_s=opts.segment_s or self.profile.segment_s)
         self.session = Session.open(folder)
         self.plan = self.session.plan()
         self.cfg = cfg
         self.events = EventLog(self.session.folder / EVENTS_FILE)
         self.out = self.session.folder / TRAIN_DIR / cfg.name
         torch.manual_seed(self.opts.seed)
-        self.model: ParametricModel = build_model(cfg, len(self.plan.sampled_knobs))
+        self.model: ParametricModel = build_model(cfg, len(self.plan.sampled_knobs)).to(self.device)
         self.context = min(max(int(self.model.receptive_field) - 1, 0), self.opts.max_context)
-        self.pool = TakePool(self.session, self.opts.input_kind, self.context)
+        self.pool = TakePool(self.session, self.opts.input_kind, self.context, self.opts.cache_mb)
         self.test_ids = {s.id for s in self.session.settings() if s.split == "test"}
         self.follower = CaptureFollower(self.session.folder, self.opts.follow, self.opts.idle_timeout_s)
         t = cfg.training
         self.segment = int(round((self.opts.segment_s or t.segment_s) * self.pool.sample_rate))
         self.sampler = SegmentSampler(self.segment, self.context, self.test_ids, self.opts.seed)
-        self.criterion = TrainLoss(t.loss.l1, t.loss.mrstft)
-        self.mr = mrstft_loss()
+        self.criterion = TrainLoss(t.loss.l1, t.loss.mrstft).to(self.device)
+        self.mr = mrstft_loss().to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=t.plateau_factor, patience=self.opts.plateau_patience or t.plateau_patience)
@@ -211,18 +224,33 @@ class Trainer:
         # After the capture the budget may run out mid-epoch (an epoch is long on a busy CPU):
         # stop there, validate, and let _should_stop end the run.
         left = self.budget_s - self.state.budget_used_s if self.follower.ended else math.inf
-        deadline = time.monotonic() + left
+        epoch_start = time.monotonic()
+        deadline = epoch_start + left
         for i in range(self.steps_per_epoch):
             if i and time.monotonic() >= deadline:
                 break
+            self._schedule_lr(time.monotonic() - epoch_start)
             batch = self.sampler.batch(self.pool.train, self.opts.batch_size)
             self._audit("train", batch.take_ids)
-            loss = self._step(batch)
+            started = time.monotonic()
+            loss = self._step(self._on_device(batch))
+            self.state.train_seconds += time.monotonic() - started
             if not math.isfinite(loss):
                 return None
+            self.state.steps += 1
             losses.append(loss)
             self._mark_used(batch.take_ids)
         return float(np.mean(losses))
+
+    def _schedule_lr(self, into_epoch_s: float) -> None:
+        t = self.cfg.training
+        if t.schedule != "cosine":
+            return
+        # Budget time is spent only after the capture ended: until then the LR stays at its peak.
+        used = self.state.budget_used_s + into_epoch_s if self.follower.ended else 0.0
+        factor = cosine_factor(used / self.budget_s, self.state.steps, t.warmup_steps, t.final_lr_fraction)
+        for group in self.optimizer.param_groups:
+            group["lr"] = t.lr * self.state.lr_scale * factor
 
     @property
     def steps_per_epoch(self) -> int:
@@ -232,8 +260,9 @@ class Trainer:
         tbptt = self.cfg.training.tbptt_samples
         if tbptt:
             return self._step_tbptt(batch, tbptt)
-        pred = self.model(batch.x, batch.c)[..., self.context :]
-        return self._update(self.criterion(pred, batch.y))
+        with self.profile.autocast():
+            pred = self.model(batch.x, batch.c)[..., self.context :]
+        return self._update(self.criterion(pred.float(), batch.y))
 
     def _step_tbptt(self, batch: Batch, chunk: int) -> float:
         """Truncated backprop: update every `chunk` samples, carrying the (detached) state."""
@@ -244,8 +273,9 @@ class Trainer:
         total = 0.0
         for a, b in zip(bounds, bounds[1:] + [self.segment]):
             lo = 0 if a == 0 else self.context + a  # the first chunk also runs over the context
-            pred, state = self.model.forward_stream(batch.x[..., lo : self.context + b], batch.c, state)
-            loss = self._update(self.criterion(pred[..., pred.shape[-1] - (b - a) :], batch.y[..., a:b]))
+            with self.profile.autocast():
+                pred, state = self.model.forward_stream(batch.x[..., lo : self.context + b], batch.c, state)
+            loss = self._update(self.criterion(pred[..., pred.shape[-1] - (b - a) :].float(), batch.y[..., a:b]))
             if not math.isfinite(loss):
                 return loss
             total += loss * (b - a)
@@ -262,6 +292,15 @@ class Trainer:
         self.optimizer.step()
         return value
 
+    def _on_device(self, batch: Batch) -> Batch:
+        if self.device.type == "cpu":
+            return batch
+
+        def move(t: torch.Tensor) -> torch.Tensor:
+            return (t.pin_memory() if self.profile.pin_memory else t).to(self.device, non_blocking=True)
+
+        return Batch(move(batch.x), move(batch.y), move(batch.c), batch.take_ids)
+
     def _audit(self, split: str, take_ids: list[str]) -> None:
         if self.opts.on_batch:
             self.opts.on_batch(split, take_ids)
@@ -272,13 +311,15 @@ class Trainer:
         if not self.pool.val:
             return None
         if self._val_cache[0] != len(self.pool.val):
-            self._val_cache = (len(self.pool.val), val_batches(
-                self.pool.val, self.segment, self.context, self.test_ids, self.opts.val_segments, self.opts.batch_size))
+            batches = val_batches(self.pool.val, self.segment, self.context, self.test_ids, self.opts.val_segments,
+                                  self.opts.batch_size)
+            self._val_cache = (len(self.pool.val), [self._on_device(b) for b in batches])
         self.model.eval()
         preds, targets, losses = [], [], []
         for batch in self._val_cache[1]:
             self._audit("val", batch.take_ids)
-            pred = self.model(batch.x, batch.c)[..., self.context :]
+            with self.profile.autocast():
+                pred = self.model(batch.x, batch.c)[..., self.context :].float()
             losses.append(float(self.criterion(pred, batch.y)) * len(batch.take_ids))
             preds.append(pred)
             targets.append(batch.y)
@@ -303,9 +344,11 @@ class Trainer:
     def _recover(self, train_loss: float | None, val: dict | None) -> None:
         """Back to the last good checkpoint with a lower learning rate."""
         lr = self.optimizer.param_groups[0]["lr"] * self.opts.divergence_lr_factor
+        scale = self.state.lr_scale * self.opts.divergence_lr_factor
         kept = (self.state.budget_used_s, self.state.recoveries + 1, self.state.used)
         self._load(checkpoint.load(self.out / checkpoint.LAST))
         self.state.budget_used_s, self.state.recoveries, self.state.used = kept
+        self.state.lr_scale = scale
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.events.emit("alert", level="warning", kind="train_diverged", model=self.cfg.name,
@@ -321,7 +364,8 @@ class Trainer:
             s.val_takes, s.best, s.since_best = len(self.pool.val), math.inf, 0
             self.scheduler.best, self.scheduler.num_bad_epochs = self.scheduler.mode_worse, 0
         monitor = val["loss"] if val else train_loss
-        self.scheduler.step(monitor)
+        if self.cfg.training.schedule == "plateau":
+            self.scheduler.step(monitor)
         lr = self.optimizer.param_groups[0]["lr"]
         s.history.append({"epoch": s.epoch, "train_loss": train_loss, "val_loss": val and val["loss"],
                           "val_esr": val and val["esr"], "lr": lr, "takes_used": self.pool.takes_used,
@@ -375,7 +419,8 @@ class Trainer:
         best = self.out / checkpoint.BEST
         if best.exists():
             self.model.load_state_dict(checkpoint.load(best)["model"])
-        self.model.eval()
+        self.model.to("cpu").eval()  # test, export and report work on the CPU whatever trained it
+        self.mr = self.mr.to("cpu")
         test = self.evaluate_test()
         result = Result(self.cfg.name, "finished", self.state.stop_reason,
                         None if math.isinf(self.state.best) else self.state.best, test)
@@ -393,13 +438,12 @@ class Trainer:
         if not takes:
             return None
         check_split(takes, "test", set())
-        rows, self.test_examples = [], []
-        for take in takes:
-            pred = predict(self.model, take, self.opts.stream_block)
-            target = take.y[take.offset :]
-            m = metrics(torch.from_numpy(pred)[None, None], torch.from_numpy(target)[None, None], self.mr)
+        rows = []
+        for take in takes:  # one take's audio at a time: a Marshall session has 24 x 45 s
+            m = take_metrics(predict(self.model, take, self.opts.stream_block), take.y[take.offset :], self.mr)
             rows.append({"setting_id": take.setting_id, "take_id": take.take_id, "knobs": take.knobs, **m})
-            self.test_examples.append((take, pred))
+        median = takes[int(np.argsort([r["esr"] for r in rows])[len(rows) // 2])]
+        self.test_examples = [(median, predict(self.model, median, self.opts.stream_block))]  # the report's example
         per_setting = _by_setting(rows)
         summary = {k: float(np.mean([r[k] for r in per_setting])) for k in ("esr", "mae", "mse", "mape", "mrstft")}
         self.events.emit("train_test", model=self.cfg.name, per_setting=per_setting, **summary)
@@ -446,6 +490,23 @@ def _by_setting(rows: list[dict]) -> list[dict]:
     return [{"setting_id": sid, "knobs": rs[0]["knobs"],
              **{k: float(np.mean([r[k] for r in rs])) for k in ("esr", "mae", "mse", "mape", "mrstft")}}
             for sid, rs in sorted(groups.items())]
+
+
+METRIC_CHUNK = 480_000  # 10 s at 48 kHz: the MR-STFT of a whole 45 s take at once peaks at ~0.5 GB
+
+
+@torch.no_grad()
+def take_metrics(pred: np.ndarray, target: np.ndarray, mr: torch.nn.Module) -> dict[str, float]:
+    """metrics() of a whole take, its MR-STFT averaged over chunks of at most METRIC_CHUNK
+    samples (a take that short is one chunk: the same figure as before)."""
+    p, t = torch.from_numpy(pred), torch.from_numpy(target)
+    out = metrics(p[None, None], t[None, None])
+    bounds = list(range(0, len(pred), METRIC_CHUNK))
+    if len(bounds) > 1 and len(pred) - bounds[-1] < METRIC_CHUNK // 2:
+        bounds.pop()  # a short tail joins the chunk before it
+    ends = bounds[1:] + [len(pred)]
+    parts = [float(mr(p[None, None, a:b], t[None, None, a:b])) * (b - a) for a, b in zip(bounds, ends)]
+    return {**out, "mrstft": sum(parts) / len(pred)}
 
 
 @torch.no_grad()

@@ -106,3 +106,39 @@ def test_with_the_simulated_amp_and_fuzz(plan):
         dev = sim.make_device(kind)
         take = align_take(program, VirtualInterface(dev, latency_samples=256).play_record(program.signal))
         assert take.latency_samples == 256
+
+
+@pytest.mark.parametrize("fault", ["clean", "dc_offset", "soft_clip", "low_pass", "dc+clip+low_pass"])
+@pytest.mark.parametrize("polarity", [1, -1])
+def test_odd_loopbacks_align_exactly_and_report_polarity(plan, fault, polarity):
+    from rig.audio.bench import delayed, odd_loopback
+
+    program = build_program(plan, "train", 0)
+    rng = np.random.default_rng(3)
+    for latency in (0, 7, 1234):
+        sent = delayed(program, latency)
+        loop = odd_loopback(sent, fault, polarity) + rng.standard_normal(len(sent)) * 10 ** (-45 / 20)
+        take = align_take(program, Recording(loop.astype(np.float32), np.tanh(3 * sent).astype(np.float32), 48000))
+        assert take.latency_samples == latency
+        assert take.loopback_polarity == polarity
+        assert take.impulse_error_samples == 0
+
+
+def test_inverted_loopback_with_lost_samples_is_still_refused(plan):
+    iface = VirtualInterface(DelayTanh(), latency_samples=256, noise_dbfs=-50)
+    program = build_program(plan, "train", 0)
+    iface.inject("drop", at_block=200)
+    rec = iface.play_record(program.signal)
+    with pytest.raises(AlignmentError, match="256 samples early.*lost"):
+        align_take(program, Recording(-rec.loopback, rec.wet, rec.sample_rate))
+
+
+def test_polarity_is_a_qc_figure(plan):
+    from rig.audio import check_take
+
+    program = build_program(plan, "train", 0)
+    rec = VirtualInterface(DelayTanh(), latency_samples=100, noise_dbfs=-80).play_record(program.signal)
+    inverted = Recording(-rec.loopback, rec.wet, rec.sample_rate)
+    qc = check_take(program, inverted, align_take(program, inverted))
+    assert qc.figures["loopback_polarity"] == -1
+    assert qc.ok, qc.reasons  # an inverted cable is reported, not refused

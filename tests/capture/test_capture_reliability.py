@@ -148,9 +148,20 @@ def test_ctrl_c_leaves_a_resumable_session(tmp_path, presses):
 @pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("jackd"), reason="jackd (apt-get install jackd2) is not installed")
 def test_jack_audio_path(tmp_path):
-    """--sim --jack: private jackd (dummy), the device as a JACK client process, PortAudio."""
-    # Without realtime scheduling on shared cores JACK xruns now and then: QC re-records those.
-    plan = write_plan(tmp_path, count=1, seconds=1.0, retries=6)
+    """--sim --jack: private jackd (dummy), the device as a JACK client process, PortAudio.
+    The path must hold its deadlines: at most one take of the session re-recorded for xruns
+    (QC re-records a rare one). A machine that stalls real-time threads longer than the JACK
+    period allows is measured first and skipped as such, never retried until lucky."""
+    from rig.audio.realtime import holds_period, measure_jitter
+    from rig.capture.jackpath import PERIOD
+
+    period_ms = PERIOD / 48.0
+    jitter = measure_jitter()
+    if not holds_period(jitter, period_ms):
+        pytest.skip(f"this machine cannot hold real time (real-time scheduling: {jitter['realtime']}, "
+                    f"a real-time thread stalled {jitter['worst_ms']} ms; the {period_ms:.1f} ms JACK period "
+                    "needs under half that): not a regression")
+    plan = write_plan(tmp_path, count=3, seconds=1.0, retries=6)
     folder = tmp_path / "session"
     result = rig_run("capture", "--plan", str(plan), "--session", str(folder), "--sim", "--jack", *CAPTURE[1:],
                      timeout=180)
@@ -160,3 +171,5 @@ def test_jack_audio_path(tmp_path):
     latencies = [r["latency_samples"] for r in records]
     assert len(set(latencies)) == 1, f"JACK latency is fixed, got {latencies}"
     assert "JACK" in Session.open(folder).info["rig"]["interface"]
+    xrun_fails = [e["reason"] for e in read_events(folder)[0] if e["type"] == "take_failed" and "xrun" in e["reason"]]
+    assert len(xrun_fails) <= 1, f"{len(xrun_fails)} of {len(records)} takes lost to xruns (jitter {jitter}): {xrun_fails}"

@@ -66,8 +66,11 @@ def test_state_is_rebuilt_from_the_session(client, run):
     model = s["training"]["models"][s["training"]["active"]]
     assert model["epoch"] == [1, 2, 3, 4, 5, 6] and model["takes_used"] == 8 and len(model["val"]) == 6
     assert s["run"] == {"state": "running", "reason": None, "t": s["run"]["t"], "control": True, "control_state": "running"}
-    assert s["cursor"] == (run.session.folder / EVENTS_FILE).stat().st_size
-    assert s["derived"]["rate_per_h"] > 0
+    assert s["rev"] > 0 and s["fold"]
+    capture = s["phase"]["capture"]
+    assert s["phase"]["name"] == "capture" and capture["state"] == "running"
+    assert capture["rate_per_h"] > 0 and capture["eta_s"] > 0 and capture["active_s"] > 0
+    assert s["phase"]["training"]["state"] == "pending"  # training during capture is not the phase yet
 
 
 def test_state_follows_appended_events_and_matches_a_fresh_rebuild(client, run):
@@ -81,7 +84,7 @@ def test_state_follows_appended_events_and_matches_a_fresh_rebuild(client, run):
     assert model["status"] == "finished" and model["test_esr"] == 0.031 and len(model["exported"]) == 2
     with TestClient(create_app(run.session.folder), base_url=BASE) as fresh:
         rebuilt = fresh.get("/api/state").json()
-    for key in ("now", "derived", "run"):
+    for key in ("now", "run", "fold", "rev"):
         live.pop(key), rebuilt.pop(key)
     assert live == rebuilt
 
@@ -102,7 +105,8 @@ def test_takes_whose_events_were_lost_come_from_the_manifest(run):
 def test_an_empty_session_has_a_waiting_state(session):
     with TestClient(create_app(session.folder), base_url=BASE) as c:
         s = c.get("/api/state").json()
-    assert s["run"]["state"] == "waiting" and s["takes"] == [] and s["cursor"] == 0
+    assert s["run"]["state"] == "waiting" and s["takes"] == [] and s["rev"] == 0
+    assert s["phase"]["name"] == "waiting"
     assert s["progress"]["total"] == len(session.info["route"])
 
 
@@ -113,39 +117,89 @@ def test_not_a_session_is_a_user_error(tmp_path):
         create_app(tmp_path)
 
 
-# ---- event stream ---------------------------------------------------------------------------
-def test_stream_sends_events_appended_after_the_cursor(client, run):
-    cursor = client.get("/api/state").json()["cursor"]
-    with client.websocket_connect(f"{WS}/api/events?after={cursor}") as ws:
-        run.step()
-        got = []
-        while not any(e["type"] == "take_recorded" for e in got):
-            msg = ws.receive_json()
-            got += msg["events"]
-        assert got[0]["type"] == "moved" and msg["cursor"] > cursor
-        assert msg["cursor"] == (run.session.folder / EVENTS_FILE).stat().st_size
+# ---- live stream ----------------------------------------------------------------------------
+def live_url(state: dict) -> str:
+    return f"{WS}/api/live?fold={state['fold']}&rev={state['rev']}"
 
 
-def test_stream_from_zero_replays_the_whole_log(client, run):
-    with client.websocket_connect(f"{WS}/api/events?after=0") as ws:
+def receive_changes(ws, until) -> dict:
+    """Merges pushed messages (as the page does) until `until(merged)` holds."""
+    merged: dict = {"set": {}, "append": {}}
+    while not until(merged):
         msg = ws.receive_json()
-    assert msg["events"][0]["type"] == "run_started"
-    assert sum(e["type"] == "take_recorded" for e in msg["events"]) == 8
+        merged["set"].update(msg.get("set", {}))
+        for key, rows in msg.get("append", {}).items():
+            merged["append"].setdefault(key, []).extend(rows)
+    return merged
 
 
-def test_stream_asks_for_a_resync_when_the_log_was_replaced(client, run):
-    size = (run.session.folder / EVENTS_FILE).stat().st_size
-    with client.websocket_connect(f"{WS}/api/events?after={size + 100}") as ws:
-        assert ws.receive_json() == {"resync": True}
+def test_live_pushes_changed_keys_and_appends_new_takes(client, run):
+    state = client.get("/api/state").json()
+    with client.websocket_connect(live_url(state)) as ws:
+        run.step()
+        got = receive_changes(ws, lambda m: m["append"].get("takes"))
+    assert [t["take_id"] for t in got["append"]["takes"]] == [run.session.manifest()[-1]["take_id"]]
+    assert "takes" not in got["set"] and "knobs" not in got["set"] and "settings" not in got["set"]
+    assert got["set"]["progress"]["done"] == 9
+    assert got["set"]["rev"] > state["rev"]
 
 
-def test_stream_refuses_a_foreign_origin(client):
+def test_a_page_behind_gets_every_key_and_one_from_another_fold_reloads(client, run):
+    state = client.get("/api/state").json()
+    with client.websocket_connect(f"{WS}/api/live?fold={state['fold']}&rev=0") as ws:
+        msg = ws.receive_json()
+    assert set(msg["set"]) == set(state) - {"now"} and msg["append"] == {}
+    with client.websocket_connect(f"{WS}/api/live?fold=old-1&rev={state['rev']}") as ws:
+        assert ws.receive_json() == {"reload": True}
+
+
+@pytest.mark.parametrize("how", ["shrunk", "replaced"])
+def test_a_shrunk_or_replaced_event_log_is_refolded_and_pages_reload_once(client, run, how):
+    state = client.get("/api/state").json()
+    events = run.session.folder / EVENTS_FILE
+    lines = events.read_bytes().splitlines(keepends=True)
+    with client.websocket_connect(live_url(state)) as ws:
+        if how == "shrunk":
+            events.write_bytes(b"".join(lines[: len(lines) // 2]))
+        else:
+            replacement = events.with_suffix(".new")
+            replacement.write_bytes(b"".join(lines[:-1]))  # same start, last line gone, new inode
+            os.replace(replacement, events)
+        msg = ws.receive_json()
+        while "reload" not in msg:  # heartbeats until the server looks again
+            assert set(msg) == {"now"}
+            msg = ws.receive_json()
+        assert msg == {"reload": True}
+    fresh = client.get("/api/state").json()
+    assert fresh["fold"] != state["fold"]
+    with TestClient(create_app(run.session.folder), base_url=BASE) as other:
+        rebuilt = other.get("/api/state").json()
+    for key in ("now", "fold", "rev", "run"):
+        fresh.pop(key), rebuilt.pop(key)
+    assert fresh == rebuilt
+    with client.websocket_connect(live_url(client.get("/api/state").json())) as ws:
+        run.step()  # the page that reloaded is followed normally again
+        assert receive_changes(ws, lambda m: m["append"].get("takes"))
+
+
+def test_a_rewritten_manifest_drops_deleted_takes(client, run):
+    assert len(client.get("/api/state").json()["takes"]) == 8
+    manifest = run.session.folder / MANIFEST_FILE
+    kept = manifest.read_bytes().splitlines(keepends=True)[:5]
+    replacement = manifest.with_suffix(".new")
+    replacement.write_bytes(b"".join(kept))
+    os.replace(replacement, manifest)
+    s = client.get("/api/state").json()
+    assert len(s["takes"]) == 5 and s["progress"]["done"] == 5
+
+
+def test_live_refuses_a_foreign_origin(client):
     with pytest.raises(WebSocketDisconnect) as err:
-        with client.websocket_connect(f"{WS}/api/events", headers={"Origin": "http://evil.example"}) as ws:
+        with client.websocket_connect(f"{WS}/api/live", headers={"Origin": "http://evil.example"}) as ws:
             ws.receive_json()
     assert err.value.code == 1008
-    with client.websocket_connect(f"{WS}/api/events", headers={"Origin": BASE}) as ws:
-        assert "events" in ws.receive_json()
+    with client.websocket_connect(f"{WS}/api/live", headers={"Origin": BASE}) as ws:
+        assert ws.receive_json() == {"reload": True}  # a page without a fold loads /api/state first
 
 
 # ---- take audio ----------------------------------------------------------------------------

@@ -27,21 +27,21 @@ def served(run):
     handle.stop()
 
 
-def test_serves_state_and_streams_live_events_over_a_real_socket(served, run):
+def test_serves_state_and_pushes_live_changes_over_a_real_socket(served, run):
     state = httpx.get(served.url + "api/state").json()
-    ws_url = served.url.replace("http", "ws") + f"api/events?after={state['cursor']}"
+    ws_url = served.url.replace("http", "ws") + f"api/live?fold={state['fold']}&rev={state['rev']}"
     with connect(ws_url, open_timeout=5) as ws:
         run.step()
-        types = []
+        appended = []
         deadline = time.monotonic() + 5
-        while "take_recorded" not in types and time.monotonic() < deadline:
-            types += [e["type"] for e in json.loads(ws.recv(timeout=5))["events"]]
-    assert "take_recorded" in types
+        while not appended and time.monotonic() < deadline:
+            appended += json.loads(ws.recv(timeout=5)).get("append", {}).get("takes", [])
+    assert appended and appended[0]["index"] == 8
 
 
 def test_stop_returns_promptly_with_a_stream_open(run):
     handle = serve_in_thread(create_app(run.session.folder), "127.0.0.1", 0)
-    with connect(handle.url.replace("http", "ws") + "api/events", open_timeout=5) as ws:
+    with connect(handle.url.replace("http", "ws") + "api/live", open_timeout=5) as ws:
         ws.recv(timeout=5)
         started = time.monotonic()
         handle.stop()
@@ -99,3 +99,23 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "not a session folder" in err
     assert main(["dashboard", str(tmp_path), "--host", "0.0.0.0"]) == 2
     assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_allow_remote_warns_what_it_exposes(run, capsys):
+    handle, _url = start_dashboard(run.session.folder, None, "127.0.0.1", 0, allow_remote=True)
+    handle.stop()
+    err = capsys.readouterr().err
+    assert err.startswith("warning: --allow-remote") and err.count("\n") == 1
+    for exposed in ("take audio", "event log", "exported model files", "plain HTTP"):
+        assert exposed in err
+
+
+def test_capture_refuses_a_remote_host_before_it_creates_the_session(tmp_path, capsys):
+    from rig.cli.main import main
+
+    folder = tmp_path / "s"
+    argv = ["capture", "--plan", str(ROOT / "capture_plans" / "demo.yaml"), "--sim", "--session", str(folder)]
+    assert main([*argv, "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no --allow-remote" in err and "rig dashboard SESSION" in err
+    assert not folder.exists()

@@ -266,11 +266,11 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     assert held == max(e["done"] for e in log if e["type"] == "progress")
     page.screenshot(path=str(tmp_path / "e2e-dashboard-paused.png"))
     shutil.copyfile(tmp_path / "e2e-dashboard-paused.png", SCREENSHOT_COPY.with_name(SCREENSHOT_COPY.stem + "-paused.png"))
-    assert page.text_content("#run-state") == "paused"
+    assert page.text_content("#run-state") == "capture paused"
 
     # 3. Resume: the run continues.
     page.click("#btn-resume")
-    page.wait_for_selector("#run-state.running", timeout=10_000)
+    page.wait_for_selector("#run-state.capture", timeout=10_000)
     wait_number_above(page, "#done", held, 20_000)
     assert capture.events("resumed")
 
@@ -289,7 +289,8 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     assert re.fullmatch(r"\d\.\d\de[-+]\d+", page.text_content("#t-lr"))
 
     # 5. The capture finishes; the trainer then tests and exports, and the page shows it.
-    page.wait_for_selector("#run-state.finished", timeout=45_000)
+    page.wait_for_selector("#run-state:is([data-phase=training], [data-phase=export], [data-phase=done])",
+                           timeout=45_000)
     assert number(page, "#done") == total and page.text_content("#eta") == "done"
     assert not page.is_enabled("#btn-pause") and not page.is_enabled("#btn-resume")
     page.wait_for_function("() => document.querySelector('#t-export').textContent.includes('onnx')", timeout=45_000,

@@ -7,7 +7,8 @@ import pytest
 
 from rig.route.bounds import additive_bound, assignment_bound
 from rig.route.ils import _Search, candidate_lists, iterated_local_search
-from rig.route.solver import extend, nearest_neighbour, path_cost, solve_path
+from rig.route.path import extend, nearest_neighbour, path_cost
+from rig.route.solver import solve_path
 
 
 def random_matrix(n, seed, asym=0.5):

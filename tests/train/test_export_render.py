@@ -99,3 +99,20 @@ def test_render_error_from_the_real_command_has_no_traceback(render_dir):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("rig: error: --set: unknown knob 'drive'")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("model, infile, outfile, message", [
+    ("tcn", "empty.wav", "out.wav", "holds no samples"),
+    ("tcn", "in.wav", "outdir", "is a folder"),
+    ("tcn", "in.wav", "out", "has no audio extension"),
+    ("in.wav", "in.wav", "out.wav", "is not a model file"),  # issue 16: once advised "delete it"
+])
+def test_render_bad_files_are_one_line_exit_2(render_dir, capsys, model, infile, outfile, message):
+    sf.write(render_dir / "empty.wav", np.zeros(0, np.float32), 48000)
+    (render_dir / "outdir").mkdir(exist_ok=True)
+    before = (render_dir / "in.wav").read_bytes()
+    argv = ["render", "--model", str(render_dir / model), str(render_dir / infile), str(render_dir / outfile)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rig: error:") and message in err and err.count("\n") == 1 and "delete" not in err
+    assert (render_dir / "in.wav").read_bytes() == before and not (render_dir / "out").exists()

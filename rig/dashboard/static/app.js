@@ -1,58 +1,79 @@
-// The dashboard page: load /api/state, follow /api/events, redraw only what changed.
-import { applyEvent, prepare, timing } from "./state.js";
-import { createDial, createMeter, drawLoss, drawRoute, fmt } from "./draw.js";
+// The dashboard page: load /api/state, merge what /api/live pushes, redraw only what changed.
+// The server does all the folding; the page keeps only the clock-driven figures.
+import { derived, index, merge, phaseNow, watchAt } from "./state.js";
+import { createDial, createMeter, drawLoss, drawRoute, esrBand, fmt } from "./draw.js";
 
 const MAX_ROWS = 200; // table rows kept in the DOM; older takes stay in the state
 const MAX_ALERT_ROWS = 50;
-const FRAME_MS = 250; // at most four redraws a second, whatever the event rate
+const FRAME_MS = 250; // at most four redraws a second, whatever the push rate
 const STALE_MS = 15000; // no message (the server beats every 5 s): the connection is dead
+const OFFLINE_AFTER_MS = 3000; // shorter gaps (a reload, a reconnect) do not dim the page
 const CLIP_HOLD_S = 5;
+const RELOAD_GAP_MS = 2000; // a reload request while one just happened waits this long
 
 const $ = (id) => document.getElementById(id);
-const token = new URLSearchParams(location.search).get("token");
-let S = null; // state, as /api/state returns it plus indexes (see state.js prepare)
-let cursor = 0; // byte offset in events.jsonl up to which S is folded
+const token = takeToken();
+let S = null; // the state, as /api/state returns it, kept in step by merge()
 let skew = 0; // server clock minus browser clock, seconds
 let settingsById = new Map();
+let lastUpdate = 0; // browser ms of the last message or load
 const dirty = new Set();
-const ui = { dials: new Map(), meters: {}, rowsShown: 0 };
+const ui = { dials: new Map(), meters: {}, rowsShown: 0, hover: null, lossGeom: null };
 const serverNow = () => Date.now() / 1000 + skew;
+window.rigState = () => S; // for tests and the curious: the page's copy of /api/state
+
+// The token leaves the address bar (and so history, screenshots, shoulder surfers) at once;
+// session storage keeps it for reloads of this tab only.
+function takeToken() {
+  const params = new URLSearchParams(location.search);
+  const given = params.get("token");
+  if (given) {
+    sessionStorage.setItem("rig-token", given);
+    params.delete("token");
+    const rest = params.toString();
+    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+  }
+  return given || sessionStorage.getItem("rig-token");
+}
 
 // ---- loading and streaming -------------------------------------------------------------
 async function loadState() {
   const res = await fetch("/api/state", { cache: "no-store" });
   if (!res.ok) throw new Error(`state: HTTP ${res.status}`);
-  S = prepare(await res.json());
-  cursor = S.cursor;
+  S = await res.json();
+  index(S);
   skew = S.now - Date.now() / 1000;
-  settingsById = new Map(S.settings.map((s) => [s.id, s]));
+  lastUpdate = Date.now();
   build();
   for (const name of ["header", "run", "progress", "current", "levels", "route", "training", "alerts", "takes"]) dirty.add(name);
   schedule();
 }
 
-let ws = null, lastMessage = 0, retryMs = 1000, retryTimer = null;
+let ws = null, lastMessage = 0, retryMs = 1000, retryTimer = null, lastReload = 0;
 
 function connect() {
   clearTimeout(retryTimer);
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(`${proto}//${location.host}/api/events?after=${cursor}`);
+  ws = new WebSocket(`${proto}//${location.host}/api/live?fold=${encodeURIComponent(S.fold)}&rev=${S.rev}`);
   lastMessage = Date.now();
   ws.onmessage = (m) => {
-    lastMessage = Date.now();
+    lastMessage = lastUpdate = Date.now();
     retryMs = 1000;
     const msg = JSON.parse(m.data);
-    if (msg.resync) { ws.onclose = null; ws.close(); resync(); return; }
-    for (const e of msg.events) applyEvent(S, e, dirty);
-    cursor = msg.cursor;
+    if (msg.reload) { ws.onclose = null; ws.close(); reload(); return; }
+    skew = msg.now - Date.now() / 1000;
+    merge(S, msg, dirty);
     setConn("live");
-    if (msg.events.length) schedule();
+    schedule();
   };
   ws.onclose = () => { setConn("reconnecting"); retryTimer = setTimeout(connect, retryMs); retryMs = Math.min(retryMs * 2, 10000); };
 }
 
-// The log was replaced or we are far behind (long sleep): a fresh snapshot is cheaper than a replay.
-async function resync() {
+// The server refolded (its log shrank or was replaced, or it restarted): one fresh snapshot.
+async function reload() {
+  const wait = lastReload + RELOAD_GAP_MS - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  lastReload = Date.now();
   try { await loadState(); } catch (err) { setConn("offline"); }
   connect();
 }
@@ -63,13 +84,26 @@ function watchdog() {
 
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState !== "visible") return;
-  if (!ws || ws.readyState === WebSocket.CLOSED) { retryMs = 1000; connect(); }
+  if (S && (!ws || ws.readyState === WebSocket.CLOSED)) { retryMs = 1000; connect(); }
   schedule();
 });
 
 function setConn(text) {
   const el = $("conn");
   if (el.textContent !== text) { el.textContent = text; el.className = `conn ${text}`; }
+  renderOffline();
+}
+
+// Stale data is dimmed under an overlay that says how old it is.
+function renderOffline() {
+  const live = $("conn").textContent === "live";
+  const off = !live && lastUpdate && Date.now() - lastUpdate > OFFLINE_AFTER_MS;
+  document.body.classList.toggle("stale", Boolean(off));
+  $("offline").hidden = !off;
+  if (off) {
+    const ago = Math.round((Date.now() - lastUpdate) / 1000);
+    $("offline-when").textContent = `${clock.format(new Date(lastUpdate))} (${duration(ago)} ago)`;
+  }
 }
 
 // ---- redraw scheduling -------------------------------------------------------------------
@@ -83,20 +117,23 @@ function schedule() {
 }
 
 const renderers = {
-  header: renderHeader, run: renderRun, progress: renderProgress, current: renderCurrent, levels: renderLevels,
-  route: renderRoute, training: renderTraining, alerts: renderAlerts, takes: renderTakes,
+  build, header: renderHeader, run: renderRun, progress: renderProgress, current: renderCurrent, levels: renderLevels,
+  route: renderRoute, training: renderTraining, alerts: renderAlerts, takes: renderTakes, "takes-rebuilt": () => {},
 };
 
 function render() {
   pending = false;
   lastFrame = performance.now();
   if (document.hidden) return; // panels stay dirty; drawn when the tab is shown again
+  if (dirty.has("build")) { build(); for (const n of ["current", "levels", "route", "takes"]) dirty.add(n); dirty.delete("build"); }
+  if (dirty.has("takes-rebuilt")) { $("takes").tBodies[0].replaceChildren(); ui.rowsShown = 0; }
   for (const name of dirty) renderers[name]();
   dirty.clear();
 }
 
 // ---- panels --------------------------------------------------------------------------------
 function build() {
+  settingsById = new Map(S.settings.map((s) => [s.id, s]));
   const dials = $("dials");
   dials.replaceChildren();
   ui.dials.clear();
@@ -129,28 +166,43 @@ function buildAxisPickers() {
 
 function renderHeader() {
   $("device").textContent = S.device.name || "rig";
-  document.title = `${S.device.name || "rig"} · rig dashboard`;
   const p = S.plan, splits = Object.entries(p.splits || {}).map(([k, v]) => `${v} ${k}`).join(", ");
   const bits = [p.name && `plan ${p.name}`, S.device.mode, splits && `settings: ${splits}`,
     p.take_seconds && `${p.take_seconds} s takes`, p.interface && `audio: ${p.interface}`, `session ${S.session.name}`];
   $("plan").textContent = bits.filter(Boolean).join(" · ");
   $("footer").textContent = `rig ${S.session.versions?.rig ?? ""} · plan ${S.session.plan_hash ?? ""} · created ${S.session.created ?? ""}`;
+  renderTitle();
 }
 
+function renderTitle() {
+  const ph = phaseNow(S, serverNow());
+  const pct = ph.percent == null || ph.name === "done" || ph.name === "aborted" ? "" : ` ${Math.floor(ph.percent)}%`;
+  document.title = `${ph.label}${pct} · ${S.device.name || "rig"} · rig`;
+}
+
+const ABORT_TEXT = {
+  capture: "Abort the capture? Takes recorded so far are kept; continue later with rig capture --resume.",
+  training: "Stop training? The trainer keeps its last checkpoint; continue later with rig train.",
+  export: "Stop testing and export? The trained checkpoint is kept; export later with rig export.",
+};
+
 function renderRun() {
-  const run = S.run, st = run.state;
+  const run = S.run, ph = S.phase;
   const badge = $("run-state");
-  badge.textContent = st + (run.reason ? `: ${run.reason}` : "");
-  badge.className = `badge ${st}`;
-  const capturing = !["finished", "aborted"].includes(st);
-  const live = run.control && token && capturing;
-  // After capture the trainer may still run: abort then stops it (capture's follow loop).
-  const training = Object.values(S.training.models).some((m) => !["finished", "waiting"].includes(m.status));
-  $("btn-pause").disabled = !(live && st !== "paused");
-  $("btn-resume").disabled = !(live && st === "paused");
-  $("btn-abort").disabled = !(run.control && token && (capturing || (st === "finished" && training)));
+  const shown = phaseNow(S, serverNow());
+  const paused = ph.name === "capture" && ph.capture.state === "paused";
+  badge.textContent = (paused ? "capture paused" : shown.label) + (ph.name === "aborted" && (ph.reason || run.reason) ? `: ${ph.reason || run.reason}` : "");
+  badge.className = `badge ${paused ? "paused" : ph.name}`;
+  badge.dataset.phase = ph.name;
+  const controllable = Boolean(run.control && token);
+  const working = ["capture", "training", "export"].includes(ph.name);
+  $("btn-pause").disabled = !(controllable && ph.name === "capture" && run.state === "running");
+  $("btn-resume").disabled = !(controllable && ph.name === "capture" && run.state === "paused");
+  $("btn-abort").disabled = !(controllable && working);
+  $("btn-abort").textContent = ph.name === "capture" || !working ? "Abort" : "Stop";
   const note = !run.control ? "read-only: not the live run" : !token ? "open the URL printed in the terminal (with ?token=) to control" : "";
   if (!$("control-note").dataset.busy) $("control-note").textContent = note;
+  renderTitle();
 }
 
 function duration(s) {
@@ -174,11 +226,25 @@ function renderProgress() {
 // Clock-driven figures, refreshed every second without touching the rest.
 function tick() {
   if (!S) return;
-  const t = timing(S, serverNow());
-  $("elapsed").textContent = duration(t.elapsed);
-  $("eta").textContent = S.run.state === "finished" ? "done" : duration(t.eta);
-  $("rate").textContent = t.rate ? `${fmt(t.rate, 1)} takes/h` : "–";
+  const now = serverNow();
+  for (const key of ["capture", "training", "export"]) {
+    const w = S.phase[key], t = watchAt(w, now);
+    const row = document.querySelector(`#phases tr[data-phase="${key}"]`);
+    row.className = w.state;
+    row.cells[1].textContent = w.state === "running" && key === S.phase.name ? "running" : w.state;
+    row.cells[2].textContent = duration(t.elapsed);
+    row.cells[3].textContent = w.budget_s == null ? "–" : (key === "capture" ? "est. " : "") + duration(w.budget_s);
+    row.cells[4].textContent = w.state === "done" ? "done" : w.state === "aborted" ? "stopped" : w.state === "pending" ? "–" : duration(t.eta);
+  }
+  const cap = S.phase.capture;
+  $("elapsed").textContent = duration(watchAt(cap, now).elapsed);
+  const eta = watchAt(cap, now).eta;
+  $("eta").textContent = cap.state === "done" ? "done" : cap.state === "aborted" ? "stopped" : duration(eta);
+  $("eta").dataset.seconds = eta == null ? "" : eta.toFixed(1);
+  $("rate").textContent = cap.rate_per_h ? `${fmt(cap.rate_per_h, 1)} takes/h` : "–";
+  renderTitle();
   if (S.levels) renderLevels();
+  renderOffline();
 }
 
 function currentValues() {
@@ -206,24 +272,29 @@ function renderLevels() {
 }
 
 function renderRoute() {
-  drawRoute($("route"), S, Number($("route-x").value), Number($("route-y").value), settingsById);
+  drawRoute($("route"), S, derived.done, Number($("route-x").value), Number($("route-y").value), settingsById);
 }
 
-function activeModel() {
+// ---- training --------------------------------------------------------------------------------
+function pickedModel() {
   const names = Object.keys(S.training.models);
-  const pick = $("model-pick");
-  if (names.length > 1 && pick.options.length !== names.length) {
-    pick.replaceChildren(...names.map((n) => new Option(n, n)));
-    pick.value = S.training.active;
-    pick.hidden = false;
-    pick.onchange = () => { dirty.add("training"); schedule(); };
-  }
-  return S.training.models[names.length > 1 ? pick.value : S.training.active] || null;
+  if (!names.includes(ui.model)) ui.model = S.training.active;
+  return S.training.models[ui.model] || null;
 }
 
 function renderTraining() {
-  const m = activeModel();
-  drawLoss($("loss"), m);
+  const models = Object.values(S.training.models);
+  const m = pickedModel();
+  ui.lossGeom = drawLoss($("loss"), m, ui.hover);
+  renderModelRows(models);
+  renderModelStats(m);
+  const share = S.plan.models?.length > 1 ? ` (shared by ${S.plan.models.length} models)` : "";
+  $("t-budget").textContent = S.plan.budget_minutes ? `${S.plan.budget_minutes} min after capture${share}` : "–";
+  renderPerSetting(m);
+}
+
+// The picked model (click a row) in figures.
+function renderModelStats(m) {
   const last = (xs) => (xs && xs.length ? xs[xs.length - 1] : null);
   $("t-status").textContent = m ? `${m.name}: ${m.status}` : "–";
   $("t-epoch").textContent = m && m.epoch.length ? last(m.epoch) : "–";
@@ -232,6 +303,75 @@ function renderTraining() {
   $("t-val-esr").textContent = m ? fmt(last(m.val_esr), 4) : "–";
   $("t-test-esr").textContent = m ? fmt(m.test_esr, 4) : "–";
   $("t-export").textContent = m && m.exported.length ? m.exported.map((f) => f.split("/").pop()).join(", ") : m?.status === "finished" ? "none" : "–";
+}
+
+function cell(tr, text, cls) {
+  const td = tr.insertCell();
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+function renderModelRows(models) {
+  const body = $("models").tBodies[0];
+  body.replaceChildren();
+  const last = (xs) => (xs && xs.length ? xs[xs.length - 1] : null);
+  for (const m of models) {
+    const tr = body.insertRow();
+    tr.dataset.model = m.name;
+    tr.className = m.name === ui.model ? "picked" : "";
+    tr.onclick = () => { ui.model = m.name; dirty.add("training"); schedule(); };
+    cell(tr, m.name, "name");
+    cell(tr, m.status);
+    cell(tr, m.params == null ? "–" : Number(m.params).toLocaleString("en"));
+    cell(tr, m.epoch.length ? String(last(m.epoch)) : "–");
+    cell(tr, m.best_epoch ?? "–");
+    cell(tr, fmt(last(m.val_esr), 4));
+    const band = esrBand(m.test_esr);
+    const test = cell(tr, fmt(m.test_esr, 4), `esr ${band.cls}`);
+    test.title = band.text;
+    const links = tr.insertCell();
+    links.className = "links";
+    for (const path of [m.report, ...m.exported].filter(Boolean)) {
+      const a = document.createElement("a");
+      a.href = `/api/files/${path.split("/").map(encodeURIComponent).join("/")}`;
+      a.textContent = path.split("/").pop();
+      a.target = "_blank";
+      a.rel = "noopener";
+      links.append(a, " ");
+    }
+    if (!links.childNodes.length) links.textContent = m.status === "finished" ? "none" : "–";
+  }
+  if (!models.length) cell(body.insertRow(), "waiting for the trainer").colSpan = 8;
+}
+
+function renderPerSetting(m) {
+  const list = $("per-setting");
+  const rows = m?.per_setting || [];
+  list.replaceChildren(...rows.map((r) => {
+    const li = document.createElement("li");
+    const band = esrBand(r.esr);
+    li.className = band.cls;
+    li.textContent = `#${r.setting_id} ${settingText(r.knobs)}: ESR ${fmt(r.esr, 4)} (${band.text})`;
+    return li;
+  }));
+  $("per-setting-note").textContent = rows.length ? `${m.name}, ${rows.length} test settings` : "after training";
+}
+
+function lossHover(ev) {
+  const g = ui.lossGeom, m = pickedModel();
+  if (!g || !m) return;
+  const rect = $("loss").getBoundingClientRect();
+  const i = g.nearest(ev.clientX - rect.left);
+  if (i === ui.hover) return;
+  ui.hover = i;
+  const tip = $("loss-tip");
+  if (i == null) { tip.hidden = true; } else {
+    tip.hidden = false;
+    tip.textContent = `epoch ${m.epoch[i]} · train ${fmt(m.train[i], 4)} · val ${fmt(m.val[i], 4)} · val ESR ${fmt(m.val_esr[i], 4)}`;
+  }
+  dirty.add("training");
+  schedule();
 }
 
 // One formatter: toLocaleTimeString() builds a new one per call, which dominated first paint.
@@ -253,7 +393,7 @@ function renderAlerts() {
   $("alerts").replaceChildren(...items);
 }
 
-// Rows are only ever added (newest on top); the oldest fall off past MAX_ROWS.
+// Rows are added newest on top; the oldest fall off past MAX_ROWS. A replaced list rebuilds.
 function renderTakes() {
   const body = $("takes").tBodies[0];
   const fresh = S.takes.slice(Math.max(ui.rowsShown, S.takes.length - MAX_ROWS));
@@ -266,25 +406,23 @@ function renderTakes() {
 }
 
 function settingText(knobs) {
-  return S.knobs.filter((k) => k.fixed == null).map((k) => `${k.label || k.name} ${fmt(knobs[k.name], 2)}`).join("  ");
+  return S.knobs.filter((k) => k.fixed == null).map((k) => `${k.label || k.name} ${fmt(knobs?.[k.name], 2)}`).join("  ");
 }
+
+const TAKE_COLUMNS = ["#", "take", "split", "setting", "latency ms", "SNR dB", "send dBFS", "return dBFS", "QC", "retries"];
 
 function takeRow(t) {
   const tr = document.createElement("tr");
   tr.dataset.take = t.take_id;
-  const cells = [t.index ?? "", t.take_id, t.split, settingText(t.knobs), fmt(t.latency_ms, 2), fmt(t.snr_db, 1), t.qc, t.retries];
-  for (const text of cells) {
-    const td = document.createElement("td");
-    td.textContent = text;
-    tr.append(td);
-  }
-  const qc = tr.cells[6];
+  const cells = [t.index ?? "", t.take_id, t.split, settingText(t.knobs), fmt(t.latency_ms, 2), fmt(t.snr_db, 1),
+    fmt(t.send_dbfs, 1), fmt(t.return_dbfs, 1), t.qc, t.retries];
+  cells.forEach((text, i) => { cell(tr, text).dataset.label = TAKE_COLUMNS[i]; });
+  const qc = tr.cells[8];
   qc.className = `qc ${t.qc}`;
   if (t.qc_reasons?.length) qc.title = t.qc_reasons.join("; ");
-  const audio = document.createElement("td");
+  const audio = tr.insertCell();
   audio.className = "audio";
   if (t.audio) for (const kind of ["dry", "wet"]) audio.append(playButton(t.take_id, kind));
-  tr.append(audio);
   return tr;
 }
 
@@ -308,7 +446,7 @@ function playButton(takeId, kind) {
 
 // ---- controls -------------------------------------------------------------------------------
 async function control(action) {
-  if (action === "abort" && !confirm("Abort the capture run?")) return;
+  if (action === "abort" && !confirm(ABORT_TEXT[S.phase.name] || ABORT_TEXT.capture)) return;
   const note = $("control-note");
   note.dataset.busy = "1";
   note.textContent = `${action}…`;
@@ -324,6 +462,8 @@ async function control(action) {
 }
 
 for (const action of ["pause", "resume", "abort"]) $(`btn-${action}`).onclick = () => control(action);
+$("loss").addEventListener("mousemove", lossHover);
+$("loss").addEventListener("mouseleave", () => { ui.hover = null; $("loss-tip").hidden = true; dirty.add("training"); schedule(); });
 window.addEventListener("resize", () => { dirty.add("route").add("training"); schedule(); });
 setInterval(tick, 1000);
 setInterval(watchdog, 2000);

@@ -105,7 +105,7 @@ function axes(ctx, box, xLabel, yLabel, yGap = 30) {
 }
 
 // The route in the plane of two knobs: done takes filled, remaining hollow, current ringed.
-export function drawRoute(canvas, s, xi, yi, settingsById) {
+export function drawRoute(canvas, s, doneIds, xi, yi, settingsById) {
   const [ctx, w, h] = fit(canvas);
   const box = { x: 44, y: 10, w: w - 56, h: h - 46 };
   const kx = s.knobs[xi], ky = s.knobs[yi];
@@ -115,7 +115,7 @@ export function drawRoute(canvas, s, xi, yi, settingsById) {
     const fx = (set.v[xi] - kx.min) / (kx.max - kx.min), fy = (set.v[yi] - ky.min) / (ky.max - ky.min);
     return [box.x + fx * box.w, box.y + (1 - fy) * box.h];
   };
-  const pts = s.route.map((id) => settingsById.get(id)).filter(Boolean).map((set) => ({ set, p: px(set), done: s._done.has(set.id) }));
+  const pts = s.route.map((id) => settingsById.get(id)).filter(Boolean).map((set) => ({ set, p: px(set), done: doneIds.has(set.id) }));
   ctx.lineWidth = 1;
   for (let i = 1; i < pts.length; i++) {
     const both = pts[i - 1].done && pts[i].done;
@@ -155,16 +155,29 @@ function logTicks(lo, hi) {
   return ticks;
 }
 
-// Train and validation loss per epoch on a log scale.
-export function drawLoss(canvas, model) {
+// NAM's ESR bands (docs: RESEARCH.md section 4), for the test ESR figures.
+const BANDS = [[0.01, "great", "great"], [0.035, "not bad", "ok"], [0.1, "may sound ok", "fair"],
+  [0.3, "probably not great", "poor"], [Infinity, "something went wrong", "bad"]];
+
+export function esrBand(esr) {
+  if (esr == null || Number.isNaN(esr)) return { text: "no test yet", cls: "none" };
+  const [, text, cls] = BANDS.find(([limit]) => esr < limit);
+  return { text, cls };
+}
+
+const CURVES = [["train", "#4ea1ff"], ["val", "#ffa94d"], ["val_esr", "#b58cff"]];
+
+// Train loss, val loss and val ESR per epoch on one log scale; `hover` (an index) gets a
+// marker line. Returns {nearest(x)}: the epoch index under a pointer at x (CSS pixels).
+export function drawLoss(canvas, model, hover) {
   const [ctx, w, h] = fit(canvas);
   const box = { x: 60, y: 10, w: w - 72, h: h - 46 };
-  const values = model ? [...model.train, ...model.val].filter((v) => v > 0) : [];
+  const values = model ? CURVES.flatMap(([key]) => model[key]).filter((v) => v > 0) : [];
   if (!values.length) {
     ctx.fillStyle = MUTED;
     ctx.textAlign = "center";
     ctx.fillText(model ? "waiting for the first epoch" : "waiting for the trainer", w / 2, h / 2);
-    return;
+    return null;
   }
   let lo = Math.log10(Math.min(...values)), hi = Math.log10(Math.max(...values));
   if (hi - lo < 0.2) { lo -= 0.1; hi += 0.1; }
@@ -172,7 +185,7 @@ export function drawLoss(canvas, model) {
   const e0 = Math.min(...epochs), e1 = Math.max(e0 + 1, ...epochs);
   const X = (e) => box.x + ((e - e0) / (e1 - e0)) * box.w;
   const Y = (v) => box.y + (1 - (Math.log10(v) - lo) / (hi - lo)) * box.h;
-  axes(ctx, box, "epoch", "loss (log)", 46);
+  axes(ctx, box, "epoch", "loss / ESR (log)", 46);
   ctx.textAlign = "right";
   for (const t of logTicks(lo, hi)) {
     ctx.strokeStyle = GRID;
@@ -183,8 +196,25 @@ export function drawLoss(canvas, model) {
   ctx.textAlign = "center";
   ctx.fillText(String(e0), box.x, box.y + box.h + 13);
   ctx.fillText(String(e1), box.x + box.w, box.y + box.h + 13);
-  line(ctx, model.epoch, model.train, X, Y, "#4ea1ff");
-  line(ctx, model.epoch, model.val, X, Y, "#ffa94d");
+  for (const [key, colour] of CURVES) line(ctx, model.epoch, model[key], X, Y, colour);
+  if (model.best_epoch != null) {
+    ctx.fillStyle = "#3fb950";
+    ctx.beginPath(); ctx.arc(X(model.best_epoch), box.y + box.h, 4, 0, 2 * Math.PI); ctx.fill();
+  }
+  if (hover != null && model.epoch[hover] != null) {
+    ctx.strokeStyle = "#e6edf3";
+    ctx.setLineDash([2, 3]);
+    ctx.beginPath(); ctx.moveTo(X(model.epoch[hover]), box.y); ctx.lineTo(X(model.epoch[hover]), box.y + box.h); ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  return {
+    nearest(x) {
+      if (x < box.x - 10 || x > box.x + box.w + 10) return null;
+      let best = null;
+      model.epoch.forEach((e, i) => { if (e != null && (best == null || Math.abs(X(e) - x) < Math.abs(X(model.epoch[best]) - x))) best = i; });
+      return best;
+    },
+  };
 }
 
 function line(ctx, xs, ys, X, Y, colour) {

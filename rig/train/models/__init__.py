@@ -18,7 +18,8 @@ def build_model(cfg: ModelConfig, n_controls: int) -> ParametricModel:
     a, k = cfg.architecture, cfg.conditioner
     if cfg.backbone == "lstm":
         return LSTMModel(n_controls, cfg.conditioning, hidden=a.hidden, block_size=k.block_size,
-                         interpolate=k.interpolate, tvcond_channels=k.tvcond_channels)
+                         interpolate=k.interpolate, tvcond_channels=k.tvcond_channels,
+                         final_tanh=a.final_tanh is not False, skip=bool(a.skip))
     if cfg.backbone == "tcn":
         return TCN(n_controls, cfg.conditioning, blocks=a.blocks, kernel_size=a.kernel_size,
                    dilation_growth=a.dilation_growth, channels=a.channels, exact_crop=bool(a.exact_crop),

@@ -13,35 +13,46 @@ from typing import Literal
 import torch
 
 from rig.train.config import ModelConfig
+from rig.train.losses import TrainLoss
 from rig.train.models import build_model, detach_state
 
 FS = 48000
 
 
-def samples_per_second(cfg: ModelConfig, n_controls: int = 4, batch: int = 4, segment: int = 24000,
-                       steps: int = 3) -> float:
-    """Training throughput: audio samples per second through forward + L1 backward + AdamW step
-    (LSTMs backprop every tbptt_samples as they train). One warm-up step is not counted."""
+def samples_per_second(cfg: ModelConfig, n_controls: int = 4, batch: int = 8, segment: int = 12000,
+                       steps: int = 3, max_context: int = 48000) -> float:
+    """Training throughput as the trainer steps: a batch of `segment` loss samples with the
+    receptive field prepended as context, the config's loss (L1 + MR-STFT), grad clipping and
+    AdamW (LSTMs backprop every tbptt_samples). Counts loss samples; one warm-up step is not
+    counted."""
     model = build_model(cfg, n_controls).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.training.lr)
-    x, c = torch.randn(batch, 1, segment) * 0.3, torch.rand(batch, n_controls)
+    loss_fn = TrainLoss(cfg.training.loss.l1, cfg.training.loss.mrstft)
+    context = min(model.receptive_field - 1, max_context)
+    x, c = torch.randn(batch, 1, context + segment) * 0.3, torch.rand(batch, n_controls)
+    y = x[..., context:].tanh()
     chunk = cfg.training.tbptt_samples or segment
     for i in range(steps + 1):
         if i == 1:
             start = time.perf_counter()
-        _train_step(model, opt, x, c, chunk)
+        _train_step(model, opt, loss_fn, x, y, c, chunk, cfg.training.grad_clip_norm)
     return batch * segment * steps / (time.perf_counter() - start)
 
 
-def _train_step(model, opt, x, c, chunk: int) -> None:
-    state = model.init_state(x.shape[0])
-    for i in range(0, x.shape[-1], chunk):
-        y, state = model.forward_stream(x[..., i : i + chunk], c, state)
-        loss = (y - x[..., i : i + chunk].tanh()).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+def _train_step(model, opt, loss_fn, x, y, c, chunk: int, clip: float) -> None:
+    state, context, segment = model.init_state(x.shape[0]), x.shape[-1] - y.shape[-1], y.shape[-1]
+    for a in range(0, segment, chunk):
+        b = min(a + chunk, segment)
+        pred, state = model.forward_stream(x[..., 0 if a == 0 else context + a : context + b], c, state)
+        _update(model, opt, loss_fn(pred[..., pred.shape[-1] - (b - a) :], y[..., a:b]), clip)
         state = detach_state(state)
+
+
+def _update(model, opt, loss, clip: float) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
 
 
 def realtime_factor(cfg: ModelConfig, frame_sizes: list[int], n_controls: int = 4, n_frames: int = 500,
@@ -55,7 +66,7 @@ def realtime_factor(cfg: ModelConfig, frame_sizes: list[int], n_controls: int = 
     return {f: _rtf(model, f, n_controls, n_frames, max_seconds, method) for f in frame_sizes}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def _rtf(model, frame: int, n_controls: int, n_frames: int, max_seconds: float, method: str) -> float:
     c = torch.rand(1, n_controls)
     state = model.init_state(1)

@@ -8,6 +8,8 @@ ctx carries what the model computed once per frame (raw controls, FiLM latent, T
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rig.train.models.blockrate import BlockController, expand
@@ -28,6 +30,17 @@ def control_mlp(n_controls: int, hidden: int = FILM_HIDDEN) -> nn.Sequential:
 def _affine(h: Tensor, gb: Tensor) -> Tensor:
     gamma, beta = gb.chunk(2, dim=1)
     return h * gamma + beta
+
+
+def held_affine(h: Tensor, gb: Tensor, n0: int, block: int) -> Tensor:
+    """_affine with block values (B, K, 2C) held over `block` samples, h starting n0 samples into
+    the first block: h is padded to whole blocks and scaled per block by broadcasting, which
+    saves writing (and reducing, in backward) gamma/beta at every sample."""
+    b, ch, frame = h.shape
+    k = gb.shape[1]
+    blocks = F.pad(h, (n0, k * block - n0 - frame)).reshape(b, ch, k, block)
+    gamma, beta = gb.transpose(1, 2).contiguous().unsqueeze(-1).chunk(2, dim=1)
+    return torch.addcmul(beta, blocks, gamma).reshape(b, ch, k * block)[..., n0 : n0 + frame]
 
 
 class FiLM(nn.Module):
@@ -52,8 +65,9 @@ class TFiLM(nn.Module):
 
     def forward(self, h: Tensor, ctx: dict, st):
         values, prev, n0, st = self.ctrl.step(h, ctx["c"], st)
-        gb = expand(values, prev, n0, h.shape[-1], self.ctrl.block, self.interpolate)
-        return _affine(h, gb), st
+        if not self.interpolate:
+            return held_affine(h, values, n0, self.ctrl.block), st
+        return _affine(h, expand(values, prev, n0, h.shape[-1], self.ctrl.block, True)), st
 
 
 class TTFiLM(nn.Module):
@@ -71,8 +85,9 @@ class TTFiLM(nn.Module):
         values, prev, n0, st = self.ctrl.step(h, ctx["c"], st)
         # The MLP is applied at block rate, before expansion: cheaper, and interpolation then
         # ramps gamma/beta themselves rather than the LSTM latent.
-        gb = expand(self.head(values), self.head(prev), n0, h.shape[-1], self.ctrl.block, self.interpolate)
-        return _affine(h, gb), st
+        if not self.interpolate:
+            return held_affine(h, self.head(values), n0, self.ctrl.block), st
+        return _affine(h, expand(self.head(values), self.head(prev), n0, h.shape[-1], self.ctrl.block, True)), st
 
 
 class TVFiLM(nn.Module):
@@ -86,8 +101,9 @@ class TVFiLM(nn.Module):
 
     def forward(self, h: Tensor, ctx: dict, st):
         values, prev, n0 = ctx["tv"]
-        gb = expand(self.adaptor(values), self.adaptor(prev), n0, h.shape[-1], self.block, self.interpolate)
-        return _affine(h, gb), st
+        if not self.interpolate:
+            return held_affine(h, self.adaptor(values), n0, self.block), st
+        return _affine(h, expand(self.adaptor(values), self.adaptor(prev), n0, h.shape[-1], self.block, True)), st
 
 
 class ConvConditioning(nn.Module):

@@ -1,0 +1,108 @@
+"""Shared for the player tests: a private JACK server (dummy driver), an exported model, a
+recorder client on that server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from rig.train.config import load_model_config, named_configs
+from rig.train.export import export_model
+from rig.train.models import build_model
+from tests.audio.jackrig import jackd_available, start_jackd
+
+KNOBS = [{"name": "gain", "min": 0.0, "max": 10.0}, {"name": "tone", "min": 0.0, "max": 10.0}]
+RATE = 48000
+PERIOD = 256
+
+needs_jack = pytest.mark.skipif(not jackd_available(), reason="jackd is not installed (apt-get install jackd2)")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def export_spread(folder: Path, name: str) -> Path:
+    """A shipped config with weights spread wide (strongly nonlinear, knobs matter), exported."""
+    cfg = load_model_config(named_configs()[name])
+    torch.manual_seed(0)
+    model = build_model(cfg, len(KNOBS)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.4 * torch.randn_like(p))
+    out = folder / name
+    export_model(model, out, {"config": cfg.model_dump(mode="json"), "knobs": KNOBS, "sample_rate": RATE})
+    return out
+
+
+def sine(seconds: float, freq: float = 110.0, amp: float = 0.5) -> np.ndarray:
+    return (amp * np.sin(2 * np.pi * freq * np.arange(int(seconds * RATE)) / RATE)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("play")
+    sf.write(folder / "sine.wav", sine(1.0), RATE, subtype="FLOAT")
+    return folder, {n: export_spread(folder, n) for n in ("lstm-c-32-nam", "tcn-f-45-s-16")}
+
+
+@pytest.fixture(scope="module")
+def jack_server():
+    name = f"rigplay{os.getpid()}"
+    server = start_jackd(name)
+    try:
+        yield name
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+class Recorder:
+    """A JACK client that keeps every period arriving at rec:in."""
+
+    def __init__(self, server: str, name: str = "rec"):
+        import jack
+
+        self.client = jack.Client(name, servername=server, no_start_server=True)
+        self.port = self.client.inports.register("in")
+        self.blocks: list[np.ndarray] = []
+        self.lock = threading.Lock()
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, frames: int) -> None:
+        with self.lock:
+            self.blocks.append(self.port.get_array().copy())
+
+    def audio(self) -> np.ndarray:
+        with self.lock:
+            return np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.float32)
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def match_periods(recorded: np.ndarray, want: np.ndarray, period: int = PERIOD, atol: float = 1e-4):
+    """Period by period, which of `want`'s periods arrived in `recorded` (equal within atol), in
+    order. A busy machine can make JACK skip a cycle of one client (an xrun): that period is
+    then missing, not shifted, so the comparison stays exact. Returns (want with the periods
+    that never arrived set to NaN, the share that arrived)."""
+    n = len(want) // period
+    wanted = want[: n * period].reshape(n, period)
+    got = np.full_like(wanted, np.nan)
+    blocks = recorded[: len(recorded) // period * period].reshape(-1, period)
+    j = 0
+    for block in blocks:
+        for k in range(j, min(j + 8, n)):  # the next periods due; a few may have been skipped
+            if np.abs(block - wanted[k]).max() <= atol:
+                got[k], j = block, k + 1
+                break
+    return got.reshape(-1), float(np.mean(~np.isnan(got[:, 0])))

@@ -1,0 +1,141 @@
+"""`rig play` over a real JACK server (dummy driver): what comes out equals `rig render`, a knob
+change arrives glided (no step above -60 dBFS), and xruns are counted when forced."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import scipy.signal as sg
+import torch
+
+from rig.play import audio
+from rig.play.core import PlayerCore
+from rig.train.render import controls, load_model, parse_settings, render
+
+from .conftest import PERIOD, RATE, Recorder, match_periods, needs_jack, sine
+
+pytestmark = needs_jack
+
+
+@pytest.mark.parametrize("name", ["lstm-c-32-nam", "tcn-f-45-s-16"])
+def test_played_sine_equals_render(models, jack_server, name):
+    folder, paths = models
+    rec = Recorder(jack_server)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "rig", "play", "--model", str(paths[name]), "--set", "gain=6",
+                               "--input", str(folder / "sine.wav"), "--server", jack_server, "--connect-out", "rec:in",
+                               "--no-terminal"], capture_output=True, text=True, timeout=120)
+        time.sleep(0.1)
+        recorded = rec.audio()
+    finally:
+        rec.close()
+    assert proc.returncode == 0, proc.stderr
+    assert "on JACK at 48000 Hz, period 256 frames" in proc.stderr and "xruns" in proc.stderr
+    loaded = load_model(paths[name])
+    want = render(loaded, parse_settings("gain=6", loaded.knobs), sine(1.0))
+    _, arrived = match_periods(recorded, want)  # each period equal to the render within 1e-4
+    assert np.abs(want).max() > 0.3 and arrived >= 0.9, f"{arrived:.0%} of the periods arrived equal"
+
+
+def hp_residual_dbfs(y: np.ndarray, ideal: np.ndarray, at: int) -> float:
+    """Peak of the 1 kHz high-passed difference from the ideal glide, around the change."""
+    sos = sg.butter(4, 1000, "hp", fs=RATE, output="sos")
+    r = sg.sosfilt(sos, (y - ideal).astype(np.float64))[max(0, at - 512) : at + 4800]
+    return 20 * np.log10(np.abs(r).max() + 1e-12)
+
+
+def ideal_glide(loaded, start: dict, end: dict, x: np.ndarray, at: int, tau: float = 0.02) -> np.ndarray:
+    """The continuous one-pole move from start to end beginning at sample `at`, per sample,
+    through the whole-file model (an implementation independent of the player's)."""
+    c0, c1 = controls(start, loaded.knobs)[0].double(), controls(end, loaded.knobs)[0].double()
+    n = np.arange(len(x)) - at + 1
+    w = torch.from_numpy(np.where(n > 0, np.exp(-np.maximum(n, 0) / (tau * RATE)), 1.0))
+    c = c1[:, None] + (c0 - c1)[:, None] * w[None, :]
+    with torch.no_grad():
+        return loaded.model(torch.from_numpy(x)[None, None], c[None].float())[0, 0].numpy()
+
+
+def test_knob_change_while_playing_is_glided(models, jack_server):
+    _, paths = models
+    loaded = load_model(paths["lstm-c-32-nam"])
+    start, end = {"gain": 2.0, "tone": 5.0}, {"gain": 9.0, "tone": 5.0}
+    x = sine(1.5, amp=0.3)
+    holder: dict = {}
+
+    def make_core(period, rate):
+        holder["core"] = PlayerCore(loaded, start, period, "onnx")
+        return holder["core"]
+
+    source, stop, rec = audio.FileSource(x), threading.Event(), Recorder(jack_server)
+    player = threading.Thread(target=audio.run_jack, args=(make_core, source, stop, jack_server),
+                              kwargs={"connect_out": ["rec:in"]})
+    player.start()
+    try:
+        assert source.started.wait(10)
+        time.sleep(0.4)
+        holder["core"].request({"gain": 9.0})  # as a terminal line or a MIDI CC would
+        player.join(timeout=60)
+        time.sleep(0.1)
+        recorded = rec.audio()
+    finally:
+        stop.set()
+        player.join(timeout=10)
+        rec.close()
+    core = holder["core"]
+    (period_index, changes), = core.stats.changes
+    at = period_index * PERIOD
+    ideal = ideal_glide(loaded, start, end, x, at)
+    got, arrived = match_periods(recorded, ideal)  # JACK delivered the glide, period for period
+    assert 0 < at < len(x) - RATE // 10 and changes == {"gain": 9.0}
+    assert arrived >= 0.9 and not np.isnan(got[at : at + RATE // 50]).any()  # the change itself arrived
+    got = np.where(np.isnan(got), ideal[: len(got)], got)
+    assert hp_residual_dbfs(got, ideal[: len(got)], at) < -60
+    instant = PlayerCore(loaded, start, PERIOD, "onnx", glide_s=0.0)  # the same change, unglided
+    played = []
+    for i in range(len(x) // PERIOD):
+        if i == period_index:
+            instant.request({"gain": 9.0})
+        played.append(instant.period(x[i * PERIOD : (i + 1) * PERIOD]))
+    stepped = np.concatenate(played)
+    assert hp_residual_dbfs(stepped, ideal[: len(stepped)], at) > -40  # the measure does see a step
+
+
+def test_forced_xruns_are_counted(models, jack_server):
+    _, paths = models
+    loaded = load_model(paths["lstm-c-32-nam"])
+    holder: dict = {}
+
+    def make_core(period, rate):
+        core = PlayerCore(loaded, {"gain": 5.0, "tone": 5.0}, period, "eager")
+        fast = core.runner.process
+
+        def slow(x, c):  # an artificially slow model: every 10th period takes 3 periods' time
+            if core.stats.periods % 10 == 5:
+                time.sleep(3 * period / rate)
+            return fast(x, c)
+
+        core.runner.process = slow
+        holder["core"] = core
+        return core
+
+    core = audio.run_jack(make_core, audio.FileSource(sine(0.5)), threading.Event(), jack_server, connect_out=[])
+    assert core.stats.late >= 5 and core.stats.xruns >= 1
+    assert core.stats.periods >= 0.5 * RATE // PERIOD
+
+
+def test_plays_over_portaudio_on_jack(models, jack_server):
+    folder, paths = models
+    env = {**os.environ, "JACK_DEFAULT_SERVER": jack_server, "JACK_NO_START_SERVER": "1"}
+    proc = subprocess.run([sys.executable, "-m", "rig", "play", "--portaudio", "--device", "system", "--model",
+                           str(paths["lstm-c-32-nam"]), "--input", str(folder / "sine.wav"), "--no-terminal"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "on PortAudio at 48000 Hz, period 256 frames" in proc.stderr and "runtime onnx" in proc.stderr
+    periods = int(proc.stderr.strip().splitlines()[-1].split()[0])
+    assert periods >= RATE // PERIOD  # the whole second went through the callback
