@@ -120,7 +120,8 @@ class PhaseTracker:
         done_here = p["done"] - self._done_at_start
         if done_here > 0 and watch["active_s"] > 0:
             per_take = watch["active_s"] / done_here
-            watch["eta_s"] = round(max(0, p["total"] - p["done"]) * per_take, 1)
+            # unrounded: a fast run's ETA is a fraction of a second, and rounding made it 0 (done)
+            watch["eta_s"] = max(0, p["total"] - p["done"]) * per_take
             watch["rate_per_h"] = round(3600 / per_take, 2)
 
     def _after_work(self, t: float | None, state: dict) -> None:

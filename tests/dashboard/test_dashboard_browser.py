@@ -253,7 +253,7 @@ def test_a_shrunk_event_log_resyncs_once(browser, live):
     page.on("websocket", lambda ws: sockets.append(ws.url))
     events = run.session.folder / EVENTS_FILE
     lines = events.read_bytes().splitlines(keepends=True)
-    events.write_bytes(b"".join(lines[: len(lines) // 3]))
+    os.truncate(events, len(b"".join(lines[: len(lines) // 3])))  # one truncate, never seen half-written
     page.wait_for_function("f => window.rigState().fold !== f", arg=fold, timeout=10_000)
     page.wait_for_selector("#conn.live")
     page.wait_for_timeout(2000)  # a looping page would fetch and reconnect many times in this while
