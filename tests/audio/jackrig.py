@@ -20,10 +20,10 @@ def jackd_available() -> bool:
     return shutil.which("jackd") is not None
 
 
-def start_jackd(name: str) -> subprocess.Popen:
+def start_jackd(name: str, period: int = PERIOD) -> subprocess.Popen:
     import jack
 
-    proc = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(PERIOD)],
+    proc = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -18,7 +18,8 @@ from rig.play import audio
 from rig.play.core import PlayerCore
 from rig.train.render import controls, load_model, parse_settings, render
 
-from .conftest import PERIOD, RATE, Recorder, match_periods, needs_jack, sine
+from .conftest import JACK_PERIOD as PERIOD
+from .conftest import RATE, Recorder, match_periods, needs_jack, sine
 
 pytestmark = needs_jack
 
@@ -36,7 +37,7 @@ def test_played_sine_equals_render(models, jack_server, name):
     finally:
         rec.close()
     assert proc.returncode == 0, proc.stderr
-    assert "on JACK at 48000 Hz, period 256 frames" in proc.stderr and "xruns" in proc.stderr
+    assert f"on JACK at 48000 Hz, period {PERIOD} frames" in proc.stderr and "xruns" in proc.stderr
     loaded = load_model(paths[name])
     want = render(loaded, parse_settings("gain=6", loaded.knobs), sine(1.0))
     _, arrived = match_periods(recorded, want)  # each period equal to the render within 1e-4
@@ -124,7 +125,7 @@ def test_forced_xruns_are_counted(models, jack_server):
         holder["core"] = core
         return core
 
-    core = audio.run_jack(make_core, audio.FileSource(sine(0.5)), threading.Event(), jack_server, connect_out=[])
+    core = audio.run_jack(make_core, audio.FileSource(sine(2.0)), threading.Event(), jack_server, connect_out=[])
     assert core.stats.late >= 5 and core.stats.xruns >= 1
     assert core.stats.periods >= 0.5 * RATE // PERIOD
 
