@@ -129,7 +129,7 @@ static uint32_t load_hex(const char *hex) {
         if (rec[0] != ':' || sscanf(rec + 1, "%2x%4x%2x", &n, &addr, &type) != 3) continue;
         const char *d = rec + 9;
         if (type == 0x02 || type == 0x04) {
-            unsigned hi;
+            unsigned hi = 0; /* a malformed record: base 0 rather than garbage */
             sscanf(d, "%4x", &hi);
             base = type == 0x02 ? hi << 4 : hi << 16;
         } else if (type == 0x00) {

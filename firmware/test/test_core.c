@@ -47,6 +47,9 @@ static const char *send_line(const char *body, int lower) {
     return since_mark();
 }
 static const char *req(const char *body) { return send_line(body, 0); }
+/* Send a request; its answer must contain `want` (a failure shows what came back instead). */
+#define EXPECT(body, want, what) \
+    do { const char *r_ = req(body); CHECK(strstr(r_, want), "%s: %s -> %s", what, body, r_); } while (0)
 static const char *req_lower_hex(const char *body) { return send_line(body, 1); }
 
 static void tick(void) {
@@ -101,7 +104,7 @@ static void home_all(void) {
         snprintf(b, sizeof b, "N%d CONFIG %d speed=4000 accel=20000 hspeed=2000", 900 + a, a);
         req(b);
     }
-    CHECK(strstr(req("N950 HOME"), "ok N950"), "home accepted");
+    EXPECT("N950 HOME", "ok N950", "home accepted");
     CHECK(run_until("!done N950", 5000), "homing finished");
 }
 
@@ -155,7 +158,7 @@ static void test_overlong(void) {
     fw_poll();
     r = since_mark();
     CHECK(strncmp(r, "err N? 2 line too long", 22) == 0, "overlong: %s", r);
-    CHECK(strstr(req("N5 HELLO"), "ok N5"), "recovers after overlong line");
+    EXPECT("N5 HELLO", "ok N5", "recovers after overlong line");
 }
 
 static void test_overrun(void) {
@@ -165,7 +168,7 @@ static void test_overrun(void) {
     fw_poll();
     const char *r = since_mark();
     CHECK(strstr(r, "err N? 3 rx overrun") != NULL, "overrun reported: %s", r);
-    CHECK(strstr(req("N8 STATUS"), "ok N8"), "recovers after overrun");
+    EXPECT("N8 STATUS", "ok N8", "recovers after overrun");
     since_mark();
     fw_rx_overrun(); /* the UART's own overrun flag */
     feed("N9 STATUS*00\n");
@@ -176,31 +179,31 @@ static void test_overrun(void) {
 
 static void test_unknown_and_syntax(void) {
     boot();
-    CHECK(strstr(req("N1 FROB"), "err N1 5 unknown"), "unknown command");
-    CHECK(strstr(req("HELLO"), "err N? 4"), "missing sequence number");
-    CHECK(strstr(req("N99999 HELLO"), "err N? 4"), "sequence out of range");
-    CHECK(strstr(req("N2 MOVE 7:10"), "err N2 10"), "bad axis");
-    CHECK(strstr(req("N3 MOVE 0=10"), "err N3 4"), "bad move syntax");
-    CHECK(strstr(req("N4 CONFIG 0 speed=99999"), "err N4 12"), "speed range");
-    CHECK(strstr(req("N5 CONFIG 0 colour=red"), "err N5 4"), "unknown key");
-    CHECK(strstr(req("N6 CONFIG 0 home=magic"), "err N6 12"), "bad home mode");
+    EXPECT("N1 FROB", "err N1 5 unknown", "unknown command");
+    EXPECT("HELLO", "err N? 4", "missing sequence number");
+    EXPECT("N99999 HELLO", "err N? 4", "sequence out of range");
+    EXPECT("N2 MOVE 7:10", "err N2 10", "bad axis");
+    EXPECT("N3 MOVE 0=10", "err N3 4", "bad move syntax");
+    EXPECT("N4 CONFIG 0 speed=99999", "err N4 12", "speed range");
+    EXPECT("N5 CONFIG 0 colour=red", "err N5 4", "unknown key");
+    EXPECT("N6 CONFIG 0 home=magic", "err N6 12", "bad home mode");
 }
 
 static void test_not_homed_and_limits(void) {
     boot();
-    CHECK(strstr(req("N1 MOVE 0:100"), "err N1 6"), "move refused before homing");
+    EXPECT("N1 MOVE 0:100", "err N1 6", "move refused before homing");
     home_all();
     for (int a = 0; a < AXES; a++) CHECK(shaft[a] == 0, "hardstop homing put shaft %d at the stop (%ld)", a, shaft[a]);
     const char *r = req("N2 STATUS");
     CHECK(strstr(r, "homed=1,1,1,1 pos=0,0,0,0"), "status after home: %s", r);
     long before = nsteps[0];
-    CHECK(strstr(req("N3 MOVE 0:3414"), "err N3 7"), "above travel refused");
-    CHECK(strstr(req("N4 MOVE 0:-1"), "err N4 7"), "below zero refused");
-    CHECK(strstr(req("N5 MOVE 1:10 0:5000"), "err N5 7"), "one bad axis refuses the whole move");
+    EXPECT("N3 MOVE 0:3414", "err N3 7", "above travel refused");
+    EXPECT("N4 MOVE 0:-1", "err N4 7", "below zero refused");
+    EXPECT("N5 MOVE 1:10 0:5000", "err N5 7", "one bad axis refuses the whole move");
     run_ms(50);
     CHECK(nsteps[0] == before && nsteps[1] == 0 + nsteps[1], "nothing moved on refusal");
-    CHECK(strstr(req("N6 STATUS"), "pos=0,0,0,0"), "still at zero");
-    CHECK(strstr(req("N7 MOVE 0:3413"), "ok N7"), "travel itself allowed");
+    EXPECT("N6 STATUS", "pos=0,0,0,0", "still at zero");
+    EXPECT("N7 MOVE 0:3413", "ok N7", "travel itself allowed");
     CHECK(run_until("!done N7 pos=3413,0,0,0", 3000), "reached travel");
     CHECK(shaft[0] == 3413, "shaft at travel: %ld", shaft[0]);
 }
@@ -220,7 +223,7 @@ static void test_repeated_sequence(void) {
     CHECK(strcmp(first, r2) == 0, "cached reply for a resent seq");
     run_ms(500);
     CHECK(nsteps[0] == steps, "no second action (%ld vs %ld steps)", nsteps[0], steps);
-    CHECK(strstr(req("N21 STATUS"), "pos=500,"), "position unchanged");
+    EXPECT("N21 STATUS", "pos=500,", "position unchanged");
     /* an error reply is cached too */
     char e[64];
     snprintf(e, sizeof e, "%s", req("N22 FROB"));
@@ -284,30 +287,30 @@ static void test_stop_estop(void) {
     home_all();
     req("N60 MOVE 0:3000 1:3000");
     run_ms(300);
-    CHECK(strstr(req("N61 STOP"), "ok N61"), "stop ok");
+    EXPECT("N61 STOP", "ok N61", "stop ok");
     CHECK(run_until("!done N60", 2000), "move ends after stop");
     int32_t p = mo_pos(0);
     CHECK(p > 100 && p < 3000, "decelerated to a stop at %ld", (long)p);
     CHECK(shaft[0] == p, "shaft follows (%ld vs %ld)", shaft[0], (long)p);
     req("N62 MOVE 0:3000");
     run_ms(200);
-    CHECK(strstr(req("N63 ESTOP"), "ok N63"), "estop ok");
+    EXPECT("N63 ESTOP", "ok N63", "estop ok");
     CHECK(strstr(out, "!alarm N62 9 estop"), "job aborted with alarm");
     CHECK(!enabled, "drivers disabled");
     long s = nsteps[0];
     run_ms(200);
     CHECK(nsteps[0] == s, "no steps after estop");
-    CHECK(strstr(req("N64 MOVE 0:10"), "err N64 9"), "latched");
-    CHECK(strstr(req("N65 HOME"), "err N65 9"), "home refused while latched");
-    CHECK(strstr(req("N66 STATUS"), "state=estop homed=0,0,0,0"), "status estop");
-    CHECK(strstr(req("N67 CLEAR"), "ok N67"), "clear");
-    CHECK(strstr(req("N68 MOVE 0:10"), "err N68 6"), "needs homing after estop");
+    EXPECT("N64 MOVE 0:10", "err N64 9", "latched");
+    EXPECT("N65 HOME", "err N65 9", "home refused while latched");
+    EXPECT("N66 STATUS", "state=estop homed=0,0,0,0", "status estop");
+    EXPECT("N67 CLEAR", "ok N67", "clear");
+    EXPECT("N68 MOVE 0:10", "err N68 6", "needs homing after estop");
     estop_btn = 1;
     fw_poll();
     CHECK(strstr(since_mark(), "!alarm N? 9 estop src=button*"), "button estop");
-    CHECK(strstr(req("N69 CLEAR"), "err N69 9"), "cannot clear while pressed");
+    EXPECT("N69 CLEAR", "err N69 9", "cannot clear while pressed");
     estop_btn = 0;
-    CHECK(strstr(req("N70 CLEAR"), "ok N70"), "clear after release");
+    EXPECT("N70 CLEAR", "ok N70", "clear after release");
 }
 
 static void test_backlash(void) {
@@ -329,17 +332,17 @@ static void test_backlash(void) {
 static void test_endstop_homing(void) {
     boot();
     req("N1 CONFIG 2 home=endstop hspeed=1000");
-    CHECK(strstr(req("N2 HOME 2"), "ok N2"), "endstop home");
+    EXPECT("N2 HOME 2", "ok N2", "endstop home");
     CHECK(run_until("!done N2", 8000), "endstop homing done");
     CHECK(shaft[2] == 0 && mo_pos(2) == 0, "zero on the switch (shaft %ld)", shaft[2]);
-    CHECK(strstr(req("N3 STATUS"), "homed=0,0,1,0"), "only axis 2 homed");
+    EXPECT("N3 STATUS", "homed=0,0,1,0", "only axis 2 homed");
     /* a switch that never closes (broken wire): homing fails with an alarm */
     boot();
     switch_broken = 1;
     req("N5 CONFIG 2 home=endstop hspeed=4000 accel=20000");
     req("N6 HOME 2");
     CHECK(run_until("!alarm N6 11 home-failed axes=2", 8000), "home failure reported");
-    CHECK(strstr(req("N7 MOVE 2:10"), "err N7 6"), "still unhomed");
+    EXPECT("N7 MOVE 2:10", "err N7 6", "still unhomed");
     switch_broken = 0;
 }
 
@@ -364,8 +367,8 @@ static void test_limit_in_every_homing_mode(void) {
         CHECK(!strstr(out, "!done N12"), "no !done after the limit (mode %d)", endstop_mode);
         int32_t p = mo_pos(0);
         CHECK(p > 800 && p < 1000, "stopped where the switch closed (%ld)", (long)p);
-        CHECK(strstr(req("N13 STATUS"), "state=idle homed=0,1,1,1"), "axis 0 un-homed, job over");
-        CHECK(strstr(req("N14 MOVE 1:10"), "ok N14"), "the robot takes the next request");
+        EXPECT("N13 STATUS", "state=idle homed=0,1,1,1", "axis 0 un-homed, job over");
+        EXPECT("N14 MOVE 1:10", "ok N14", "the robot takes the next request");
         CHECK(run_until("!done N14", 1000), "next move runs");
         shaft_max = 3413;
     }
@@ -376,24 +379,24 @@ static void test_limit_in_every_homing_mode(void) {
 static void test_error_codes_agree(void) {
     boot();
     home_all();
-    CHECK(strstr(req("N1 HOME 4"), "err N1 10 no such axis*"), "HOME bad axis is 10");
-    CHECK(strstr(req("N2 MOVE 4:10"), "err N2 10 no such axis*"), "MOVE bad axis is 10");
-    CHECK(strstr(req("N3 MOVE 12:10"), "err N3 10 no such axis*"), "two-digit axis is 10");
-    CHECK(strstr(req("N4 CONFIG 7"), "err N4 10 no such axis*"), "CONFIG bad axis is 10");
-    CHECK(strstr(req("N5 MOVE 0:60001"), "err N5 7 outside 0..travel*"), "just above MAX_TRAVEL is 7");
-    CHECK(strstr(req("N6 MOVE 0:99999999999"), "err N6 7 outside 0..travel*"), "huge target is 7");
-    CHECK(strstr(req("N7 MOVE 0:60000"), "err N7 7 outside 0..travel*"), "MAX_TRAVEL is 7");
-    CHECK(strstr(req("N8 MOVE 0:1x"), "err N8 4 syntax*"), "junk target is 4");
-    CHECK(strstr(req("N9 MOVE 0:10 0:20"), "err N9 4 syntax*"), "an axis named twice is refused");
-    CHECK(strstr(req("N10 MOVE"), "err N10 4 syntax*"), "MOVE without targets");
-    CHECK(strstr(req("N11 CONFIG"), "err N11 4 syntax*"), "CONFIG without axis");
-    CHECK(strstr(req("N12 CONFIG 0 speed=fast"), "err N12 4 syntax*"), "junk value is 4");
-    CHECK(strstr(req("N13 CONFIG 0 speed=0"), "err N13 12 value out of range*"), "bad value is 12");
-    CHECK(strstr(req("N14 FROB"), "err N14 5 unknown command*"), "unknown");
-    CHECK(strstr(req("N15 ESTOP"), "ok N15"), "estop");
-    CHECK(strstr(req("N16 MOVE 0:10"), "err N16 9 estop*"), "latched");
-    CHECK(strstr(req("N017 STATUS"), "ok N17 "), "leading zeros in the sequence number are read as decimal");
-    CHECK(strstr(req("N17 STATUS"), "ok N17 "), "and N17 is then a resend of N017");
+    EXPECT("N1 HOME 4", "err N1 10 no such axis*", "HOME bad axis is 10");
+    EXPECT("N2 MOVE 4:10", "err N2 10 no such axis*", "MOVE bad axis is 10");
+    EXPECT("N3 MOVE 12:10", "err N3 10 no such axis*", "two-digit axis is 10");
+    EXPECT("N4 CONFIG 7", "err N4 10 no such axis*", "CONFIG bad axis is 10");
+    EXPECT("N5 MOVE 0:60001", "err N5 7 outside 0..travel*", "just above MAX_TRAVEL is 7");
+    EXPECT("N6 MOVE 0:99999999999", "err N6 7 outside 0..travel*", "huge target is 7");
+    EXPECT("N7 MOVE 0:60000", "err N7 7 outside 0..travel*", "MAX_TRAVEL is 7");
+    EXPECT("N8 MOVE 0:1x", "err N8 4 syntax*", "junk target is 4");
+    EXPECT("N9 MOVE 0:10 0:20", "err N9 4 syntax*", "an axis named twice is refused");
+    EXPECT("N10 MOVE", "err N10 4 syntax*", "MOVE without targets");
+    EXPECT("N11 CONFIG", "err N11 4 syntax*", "CONFIG without axis");
+    EXPECT("N12 CONFIG 0 speed=fast", "err N12 4 syntax*", "junk value is 4");
+    EXPECT("N13 CONFIG 0 speed=0", "err N13 12 value out of range*", "bad value is 12");
+    EXPECT("N14 FROB", "err N14 5 unknown command*", "unknown");
+    EXPECT("N15 ESTOP", "ok N15", "estop");
+    EXPECT("N16 MOVE 0:10", "err N16 9 estop*", "latched");
+    EXPECT("N017 STATUS", "ok N17 ", "leading zeros in the sequence number are read as decimal");
+    EXPECT("N17 STATUS", "ok N17 ", "and N17 is then a resend of N017");
 }
 
 /* invert=1 flips the DIR level of that axis only: a motor wired the other way turns the knob
@@ -401,9 +404,9 @@ static void test_error_codes_agree(void) {
 static void test_invert_direction(void) {
     boot();
     home_all();
-    CHECK(strstr(req("N1 CONFIG 2 invert=1"), "ok N1 axis=2*"), "invert accepted");
-    CHECK(strstr(req("N2 STATUS"), "homed=1,1,0,1"), "changing the direction un-homes the axis");
-    CHECK(strstr(req("N3 CONFIG 2 invert=2"), "err N3 12"), "invert is 0 or 1");
+    EXPECT("N1 CONFIG 2 invert=1", "ok N1 axis=2*", "invert accepted");
+    EXPECT("N2 STATUS", "homed=1,1,0,1", "changing the direction un-homes the axis");
+    EXPECT("N3 CONFIG 2 invert=2", "err N3 12", "invert is 0 or 1");
     req("N4 HOME 2");
     CHECK(run_until("!done N4", 5000), "homing with the inverted axis");
     CHECK(dir_pos[2] == 1, "homing (towards zero) drives the inverted motor's DIR high");
@@ -415,7 +418,7 @@ static void test_invert_direction(void) {
 static void test_reset_command(void) {
     boot();
     int before = resets;
-    CHECK(strstr(req("N1 RESET"), "ok N1"), "reset acknowledged");
+    EXPECT("N1 RESET", "ok N1", "reset acknowledged");
     CHECK(resets == before + 1, "hal_reset called");
 }
 
@@ -473,7 +476,7 @@ static void test_config_replies(void) {
     CHECK(strstr(r, "ok N8 axis=1 speed=3000 accel=9000 travel=1200 backlash=4 home=hardstop hspeed=500 invert=0*"), "read back: %s", r);
     r = req("N9 CONFIG 3 speed=8000 accel=30000 travel=60000 backlash=2000 home=hardstop hspeed=8000");
     CHECK(strncmp(r, "ok N9 axis=3*", 13) == 0, "longest write: %s", r);
-    CHECK(strstr(req("N11 CONFIG 3 invert=1"), "ok N11 axis=3*"), "invert");
+    EXPECT("N11 CONFIG 3 invert=1", "ok N11 axis=3*", "invert");
     r = req("N10 CONFIG 3");
     CHECK(strstr(r, "ok N10 axis=3 speed=8000 accel=30000 travel=60000 backlash=2000 home=hardstop hspeed=8000 invert=1*"), "longest read-back fits: %s", r);
 }

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rig.capture.naming import default_session_folder
 from rig.capture.options import CaptureOptions
-from rig.capture.resume import prepare_session
+from rig.capture.resume import prepare_session, stored_reference
 from rig.errors import UserError
 from rig.plan import Plan, Setting, load_plan, reference_setting, sample_settings
 from rig.plan.summary import take_seconds
@@ -85,8 +85,7 @@ def _prepare_resume(opts: CaptureOptions) -> Prepared:
     settings = session.settings()
     order = list(session.info["route"])
     estimate = float(session.info.get("estimate_s") or 0.0) or _route_estimate(plan, settings, order)
-    ref = session.info.get("reference") or {}
-    reference = Setting(-1, ref["values"], "reference") if ref.get("values") else reference_setting(plan)
+    reference = stored_reference(session, plan)
     session.lock()  # before repairing: no other capture may be writing this session
     try:
         notes = prepare_session(session, plan, reference)

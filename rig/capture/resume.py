@@ -13,10 +13,10 @@ from pathlib import Path
 from rig.capture.naming import setting_tag, take_id
 from rig.errors import UserError
 from rig.plan import Plan, Setting, reference_setting
-from rig.session import EVENTS_FILE, MANIFEST_FILE, ORPHANS_DIR, TAKES_DIR, Session
+from rig.session import EVENTS_FILE, MANIFEST_FILE, TAKES_DIR, Session
 from rig.session.atomic import TMP_SUFFIX, repair_torn_tail
 from rig.session.integrity import take_problems
-from rig.session.manifest import TAKE_KINDS, note_damage, noted_damage, scan_manifest
+from rig.session.manifest import TAKE_KINDS, note_damage, scan_manifest, unnoted_damage
 
 
 def prepare_session(session: Session, plan: Plan, reference: Setting) -> list[str]:
@@ -53,7 +53,7 @@ def _repair_logs(folder: Path) -> list[str]:
         if kept:
             notes.append(f"{name} ended in a torn line (a write cut short by a crash or a full disk); "
                          f"cut it off before appending, the fragment is kept in {kept}")
-    damaged = [n for n in scan_manifest(folder).damaged if n not in noted_damage(folder)]
+    damaged = unnoted_damage(folder, scan_manifest(folder))
     if damaged:
         note_damage(folder, damaged)
         shown = ", ".join(map(str, damaged[:10])) + (" ..." if len(damaged) > 10 else "")
@@ -78,11 +78,16 @@ def _check_takes(session: Session) -> list[str]:
     return notes
 
 
+def stored_reference(session: Session, plan: Plan) -> Setting:
+    """The reference setting session.yaml stores (older sessions: the plan's)."""
+    ref = (session.info.get("reference") or {}).get("values")
+    return Setting(-1, ref, "reference") if ref else reference_setting(plan)
+
+
 def session_names(session: Session) -> re.Pattern:
     """our_names for an existing session, from what session.yaml stores."""
     plan = session.plan()
-    ref = (session.info.get("reference") or {}).get("values")
-    return our_names(plan, session.settings(), Setting(-1, ref, "reference") if ref else reference_setting(plan))
+    return our_names(plan, session.settings(), stored_reference(session, plan))
 
 
 def our_names(plan: Plan, settings: list[Setting], reference: Setting) -> re.Pattern:
@@ -95,12 +100,9 @@ def our_names(plan: Plan, settings: list[Setting], reference: Setting) -> re.Pat
 
 def _sweep(session: Session, ours: re.Pattern) -> list[str]:
     takes = session.folder / TAKES_DIR
-    listed = {Path(rel).name for r in session.manifest() for rel in r["files"].values()}
     unlisted, foreign = [], []
-    for path in sorted(takes.iterdir()):
+    for path in session.unlisted_files(session.manifest()):
         name = path.name
-        if name in listed or name == ORPHANS_DIR:
-            continue
         if not ours.fullmatch(name):
             foreign.append(name)
         elif name.endswith(TMP_SUFFIX) and path.is_file() and not path.is_symlink():

@@ -52,6 +52,7 @@ class Recorder:
         self.plan, self.session, self.events = plan, session, events
         self.robot, self.iface, self.control = robot, iface, control
         self._programs: dict[tuple, object] = {}
+        self._polarity_told = False  # an inverted loopback is reported once per run
 
     # ---- the steps ----------------------------------------------------------------
     def program(self, setting: Setting):
@@ -169,7 +170,7 @@ class Recorder:
 
     def alert_polarity(self, take) -> None:
         """An inverted loopback is aligned correctly but is worth knowing about: say so once."""
-        if getattr(take, "loopback_polarity", 1) < 0 and not getattr(self, "_polarity_told", False):
+        if getattr(take, "loopback_polarity", 1) < 0 and not self._polarity_told:
             self._polarity_told = True
             self.events.emit("alert", level="warning", kind="loopback_polarity",
                              message="the loopback arrives polarity-inverted (pin 2/3 swapped cable or inverting "

@@ -137,12 +137,11 @@ def cmd_setup(args) -> int:
         raise UserError("rig robot setup writes what it finds into a plan; pass --plan PLAN")
     path = locate_plan(args.plan)
     plan, ctl = _open(args)
-    knobs = [k for k in ctl.knobs.values() if not args.knob or k.name in args.knob]
-    unknown = set(args.knob or []) - {k.name for k in knobs}
-    if unknown:
-        ctl.close()
-        raise UserError(f"no motorised knob {', '.join(sorted(unknown))} in {path}; knobs: {', '.join(ctl.knobs)}")
     with ctl:
+        knobs = [k for k in ctl.knobs.values() if not args.knob or k.name in args.knob]
+        unknown = set(args.knob or []) - {k.name for k in knobs}
+        if unknown:
+            raise UserError(f"no motorised knob {', '.join(sorted(unknown))} in {path}; knobs: {', '.join(ctl.knobs)}")
         results = GuidedSetup(ctl, input).run(knobs)
     _write_setup(path, plan, results)
     return 0

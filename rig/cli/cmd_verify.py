@@ -22,22 +22,21 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from rig.errors import UserError
-    from rig.session import Session
+    from rig.session import SESSION_FILE, Session
 
     folder: Path = args.session
     t0 = time.monotonic()
     try:
         session = Session.open(folder)
     except UserError as exc:
-        if not (folder / "session.yaml").exists():
+        if not (folder / SESSION_FILE).exists():
             raise
-        print(f"{folder}/session.yaml: {exc}")
+        print(f"{folder}/{SESSION_FILE}: {exc}")
         print(f"rig: error: {folder} has 1 problem; the takes were not checked", file=sys.stderr)
         return UserError.exit_code
     from rig.capture.resume import session_names
 
     problems = session.verify(ours=session_names(session))  # another session's files may share takes/
-    records = session.manifest()
     seconds = time.monotonic() - t0
     if problems:
         for line in problems:
@@ -45,6 +44,7 @@ def run(args) -> int:
         print(f"rig: error: {len(problems)} problem(s) in {folder}; rig capture --resume {folder} moves damaged "
               f"takes aside and records them again", file=sys.stderr)
         return UserError.exit_code
+    records = session.manifest()
     size = sum((folder / rel).stat().st_size for r in records for rel in r["files"].values())
     print(f"{folder}: ok, {len(records)} takes ({size / 1e6:.1f} MB) verified in {seconds:.1f} s")
     return 0

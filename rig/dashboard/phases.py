@@ -50,7 +50,6 @@ class PhaseTracker:
         self.training_budget_s = budget * 60.0 if budget else None
         self.estimate_s = estimate_s
         self.view = {"name": "waiting", "aborted_in": None, "reason": None, **self._fresh_watches()}
-        self._done_at_start = 0
 
     def _fresh_watches(self) -> dict:
         return {"capture": _stopwatch(self.estimate_s), "training": _stopwatch(self.training_budget_s),
@@ -67,6 +66,10 @@ class PhaseTracker:
             _run(watch, t)
             if name == "training" and watch["budget_s"] is not None:
                 watch["eta_s"] = round(max(0.0, watch["budget_s"] - watch["active_s"]), 3)
+
+    def trainer_stopped_alone(self, e: dict) -> bool:
+        """The trainer's own `aborted` while the capture goes on: the run and its phase go on."""
+        return e.get("type") == "aborted" and e.get("phase") == "training" and self.view["name"] == "capture"
 
     def _training_expected(self, state: dict) -> bool:
         models = state["training"]["models"].values()
@@ -107,17 +110,16 @@ class PhaseTracker:
         if e.get("estimate_s") is not None:
             self.estimate_s = e["estimate_s"]
         self.view.update(name="waiting", aborted_in=None, reason=None, **self._fresh_watches())
-        p = state["progress"]
-        self._done_at_start = p["done"]
+        p = state["progress"]  # its base_done is already this run's start
         self._enter("capture", e.get("t"))
         if self.estimate_s and p["total"]:
-            self.view["capture"]["eta_s"] = round(self.estimate_s * (p["total"] - p["done"]) / p["total"], 1)
+            self.view["capture"]["eta_s"] = round(self.estimate_s * (p["total"] - p["base_done"]) / p["total"], 1)
 
     def _capture_eta(self, t: float | None, p: dict) -> None:
         """Seconds per take measured on running time only, so a pause does not slow the ETA."""
         watch = self.view["capture"]
         _advance(watch, t)
-        done_here = p["done"] - self._done_at_start
+        done_here = p["done"] - p["base_done"]
         if done_here > 0 and watch["active_s"] > 0:
             per_take = watch["active_s"] / done_here
             # unrounded: a fast run's ETA is a fraction of a second, and rounding made it 0 (done)
@@ -143,7 +145,7 @@ class PhaseTracker:
         name = self.view["name"]
         if name == "aborted":
             return  # e.g. the trainer stopped after the capture aborted: the first one counts
-        if name == "capture" and e.get("phase") == "training":  # the trainer alone: capture goes on
+        if self.trainer_stopped_alone(e):
             _stop(self.view["training"], e.get("t"), "aborted")
             return
         where = name if name in WORK_PHASES else (e.get("phase") or "capture")

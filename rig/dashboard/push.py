@@ -47,10 +47,7 @@ async def stream(ws: WebSocket, follower: SessionFollower, run_extra: Callable[[
     watcher = asyncio.create_task(_watch_close(ws, closed))
     try:
         enc = await asyncio.to_thread(follower.encoded, run_extra())
-        if enc.fold != fold:
-            await ws.send_json({"reload": True})
-            return
-        sent = enc if enc.rev == rev else follower.encoded_at(rev)  # unknown: every key once
+        sent = follower.encoded_at(rev)  # unknown: every key once (another fold: reloads below)
         last_sent_t = 0.0
         while not closed.is_set():
             if enc.fold != fold:

@@ -18,6 +18,7 @@ from pathlib import Path
 from rig.dashboard.phases import PhaseTracker
 from rig.session import EVENTS_FILE, MANIFEST_FILE, TRAIN_DIR, Session, read_events
 from rig.session.jsonl import read_jsonl
+from rig.session.manifest import is_retraction, is_take_record, parse_line
 
 MAX_ALERTS = 200  # older alerts only matter as counts
 KEEP_REVISIONS = 16  # encoded revisions kept, so a page that connects a little late gets a diff
@@ -76,7 +77,7 @@ class StateBuilder:
     def apply(self, event: dict) -> None:
         kind = event.get("type", "")
         handler = getattr(self, "_on_" + kind, None)
-        if kind in RUN_STATES and not self._trainer_stopped_mid_capture(event):
+        if kind in RUN_STATES and not self.phases.trainer_stopped_alone(event):
             self.state["run"].update(state=RUN_STATES[kind], t=event.get("t"))
         if handler:
             handler(event)
@@ -84,13 +85,12 @@ class StateBuilder:
             self._on_train(event)
         self.phases.apply(event, self.state)
 
-    def _trainer_stopped_mid_capture(self, e: dict) -> bool:
-        """The trainer's own `aborted` while the capture goes on does not end the run."""
-        return e.get("type") == "aborted" and e.get("phase") == "training" and self.phases.view["name"] == "capture"
-
     def _on_run_started(self, e: dict) -> None:
         p = self.state["progress"]
-        p.update(base_done=p["done"], total=e.get("total") or p["total"])
+        # The capture's own count, not ours: ours depends on how much of the manifest was read
+        # yet (a cold fold reads it after all events). Logs without it: what we counted.
+        base_done = e.get("done")
+        p.update(base_done=p["done"] if base_done is None else base_done, total=e.get("total") or p["total"])
         if e.get("route"):
             self.state["route"] = list(e["route"])
         if e.get("plan_name"):
@@ -130,12 +130,10 @@ class StateBuilder:
         p = self.state["progress"]
         p.update(done=e.get("done", p["done"]), total=e.get("total") or p["total"])
 
-    def _on_finished(self, e: dict) -> None:
-        p = self.state["progress"]
-        p.update(done=e.get("done", p["done"]), total=e.get("total") or p["total"])
+    _on_finished = _on_progress  # it carries the final count
 
     def _on_aborted(self, e: dict) -> None:
-        if not self._trainer_stopped_mid_capture(e):
+        if not self.phases.trainer_stopped_alone(e):
             self.state["run"]["reason"] = e.get("reason")
 
     def _on_alert(self, e: dict) -> None:
@@ -214,9 +212,17 @@ class StateBuilder:
             p["done"] = max(p["done"], len(self._done_ids))
 
     def add_manifest(self, records: list[dict]) -> None:
-        """Committed takes: their audio can be served. Adds takes whose event was lost."""
+        """Committed takes: their audio can be served. Adds takes whose event was lost. A
+        retracted take (resume found it damaged and moved its files aside) has no audio."""
         for r in records:
-            self.committed.add(r.get("take_id"))
+            if is_retraction(r):
+                self.committed.discard(r["take_id"])
+                if r["take_id"] in self._rows:
+                    self._rows[r["take_id"]]["audio"] = False
+                continue
+            if not is_take_record(r):
+                continue
+            self.committed.add(r["take_id"])
             if r.get("take_id") in self._rows:
                 self._rows[r["take_id"]]["audio"] = True
             else:
@@ -428,7 +434,7 @@ class SessionFollower:
             self._generation += 1
             self._refold()
         # Manifest first: a take's line is appended before its take_recorded event.
-        records, m_offset = read_jsonl(self._manifest.path, self._manifest.offset)
+        records, m_offset = read_jsonl(self._manifest.path, self._manifest.offset, parse=parse_line)
         events, e_offset = read_events(self._events.path, self._events.offset)
         for event in events:
             self._builder.apply(event)

@@ -13,11 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # the CLI reads GEAR_TYPES at start-up: keep torch, scipy, numpy out of it
+    import numpy as np
 
-from rig.session.atomic import write_bytes_atomic
-
-if TYPE_CHECKING:  # frozen.py pulls in torch; the CLI reads GEAR_TYPES at start-up
     from rig.export.frozen import LSTMWeights
 
 # 0.5.x is read by every NAM plugin core (older cores accept exactly 0.5; newer ones 0.5-0.7),
@@ -28,6 +26,8 @@ TONE_TYPES = ("clean", "overdrive", "crunch", "hi_gain", "fuzz")
 
 
 def nam_weights(w: LSTMWeights) -> np.ndarray:
+    import numpy as np
+
     hidden = w.hidden
     rest = np.zeros(2 * hidden)  # initial hidden and cell state
     return np.concatenate([np.concatenate([w.w_ih, w.w_hh], axis=1).reshape(-1), w.bias, rest,
@@ -66,5 +66,7 @@ def nam_document(w: LSTMWeights, sample_rate: int, meta: dict) -> dict:
 
 
 def write_nam(path: Path, document: dict) -> Path:
+    from rig.session.atomic import write_bytes_atomic
+
     write_bytes_atomic(path, json.dumps(document).encode())
     return path

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rig.errors import UserError
 from rig.session.atomic import write_bytes_atomic
 
-if TYPE_CHECKING:  # frozen.py pulls in torch; the CLI reads GEAR_TYPES at start-up
+if TYPE_CHECKING:  # frozen.py pulls in torch, needed here for the annotation only
     from rig.export.frozen import LSTMWeights
 
 PROTEUS_HIDDEN = 40

@@ -301,9 +301,11 @@ class KnobController:
                 f"flash it with rig robot flash --port {self.link.ser.port}"
             )
         self.banner = " ".join(words)
-        # the firmware states its own limits (2.1+); an older 2.x refuses out-of-range values itself
-        self.limits = {k: int(v) for k, v in reply.fields().items() if k.startswith("max") and v.isdigit()}
-        axes = int(reply.fields().get("axes", "0"))
+        fields = reply.fields()
+        # the firmware states its own limits (2.0: maxrate; 2.1+ also maxaccel and maxtravel);
+        # what it leaves out it refuses itself when out of range
+        self.limits = {k: int(v) for k, v in fields.items() if k.startswith("max") and v.isdigit()}
+        axes = int(fields.get("axes", "0"))
         if self.axes and max(self.axes) >= axes:
             raise UserError(f"the plan uses motor axis {max(self.axes)} but the robot has {axes} axes")
 
@@ -318,8 +320,9 @@ class KnobController:
             # round trip arrives intact falls with every byte
             self._call(f"CONFIG {k.axis} speed={speed} accel={accel} hspeed={hspeed}")
             self._call(f"CONFIG {k.axis} travel={r.travel_steps(k)} backlash={r.backlash} home={r.homing}")
-            # 2.1+ (which states its limits in HELLO) knows invert; 2.0 only ever turns one way
-            if self.limits or k.axis in r.invert_axes:
+            # 2.1+ (whose HELLO adds maxtravel) knows invert; 2.0 refuses the key and only ever
+            # turns one way
+            if "maxtravel" in self.limits or k.axis in r.invert_axes:
                 self._call(f"CONFIG {k.axis} invert={int(k.axis in r.invert_axes)}")
         self._speed, self._accel, self._hspeed = speed, accel, hspeed
 
@@ -415,13 +418,16 @@ class KnobController:
             return
         seq_line = self._call("HOME " + " ".join(map(str, self.axes)))
         travel = max(self.robot.travel_steps(k) for k in self.knobs.values())
-        t = trapezoid_time(int(travel * 1.07) + 32, self._hspeed, self._accel)
-        self._wait_done(seq_line.seq, t)
+        self._wait_done(seq_line.seq, self._home_time(travel))
         st = self.status()
         if not all(st.homed[a] for a in self.axes):
             raise ResetDetected("homing did not complete")
         self.homed = True
         self._pos = st.pos
+
+    def _home_time(self, travel: int) -> float:
+        """Predicted homing time: the whole travel plus its margin and the re-seek, at hspeed."""
+        return trapezoid_time(int(travel * 1.07) + 32, self._hspeed, self._accel)
 
     def steps_for(self, values: dict[str, float]) -> dict[int, int]:
         targets: dict[int, int] = {}
@@ -524,7 +530,7 @@ class KnobController:
 
     def home_axis(self, axis: int) -> None:
         reply = self._call(f"HOME {axis}")
-        self._wait_done(reply.seq, trapezoid_time(int(self._setup_travel * 1.07) + 32, self._hspeed, self._accel), [axis])
+        self._wait_done(reply.seq, self._home_time(self._setup_travel), [axis])
 
     def jog_to(self, axis: int, steps: int) -> None:
         """Move one homed axis to `steps` and wait; the shaft may stall against a stop."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rig.errors import UserError
-from rig.knobs.simulator import BUILD, make
+from rig.knobs.simulator import BUILD, make_checked
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,7 @@ def firmware_hex() -> Path:
     """build/rig-fw.hex, built now if out of date (needs avr-gcc)."""
     if shutil.which("avr-gcc") is None:
         raise UserError("building the firmware needs avr-gcc; run scripts/install.sh (or apt-get install gcc-avr avr-libc)")
-    res = make("all", timeout=TIMEOUT_S)
-    if res.returncode != 0:
-        tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
-        raise UserError(f"building the firmware failed: {tail[0]}; run make -C firmware all")
+    make_checked("all", "the firmware", timeout=TIMEOUT_S)
     return BUILD / "rig-fw.hex"
 
 

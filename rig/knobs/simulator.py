@@ -92,6 +92,14 @@ def make(target: str, timeout: float | None = None) -> subprocess.CompletedProce
         )
 
 
+def make_checked(target: str, what: str, timeout: float | None = None) -> None:
+    """make(), a failed build reported as one UserError line about `what`."""
+    res = make(target, timeout)
+    if res.returncode != 0:
+        tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
+        raise UserError(f"building {what} failed: {tail[0]}; run make -C firmware {target}")
+
+
 def build(kind: str) -> Path:
     """Runs make for one simulator (a no-op when up to date) and returns its binary."""
     target, binary = ("native", BUILD / "rig-sim-native") if kind == "native" else ("avr-sim", BUILD / "rig-sim-avr")
@@ -101,10 +109,7 @@ def build(kind: str) -> Path:
         raise UserError("sim://avr needs simavr; apt-get install simavr gcc-avr avr-libc libsimavr-dev libelf-dev")
     if shutil.which("make") is None:
         raise UserError("building the robot simulator needs make and gcc; install build-essential")
-    res = make(target)
-    if res.returncode != 0:
-        tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
-        raise UserError(f"building the {kind} simulator failed: {tail[0]}; run make -C firmware {target}")
+    make_checked(target, f"the {kind} simulator")
     return binary
 
 

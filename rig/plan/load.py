@@ -27,7 +27,7 @@ _SHOW.maxlevel = 2
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     text = _read(path)
-    data, root = parse_yaml(text, path, PLAN_MAX_BYTES)
+    data, root = parse_yaml(text, path)
     if not isinstance(data, dict):
         raise UserError(f"{path}: a plan must be a YAML mapping with at least 'knobs:', got {type(data).__name__}")
     try:
@@ -45,27 +45,28 @@ def _read(path: Path) -> str:
     if path.is_dir():
         raise UserError(f"{path} is a folder; give the path to a YAML plan file inside it")
     try:
-        with open(path, "rb") as f:
-            data = f.read(PLAN_MAX_BYTES + 1)  # never read a runaway file whole
+        data = read_capped(path, PLAN_MAX_BYTES, "plan")
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}; check the path and its permissions") from None
-    _check_size(path, len(data), PLAN_MAX_BYTES, "plan")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{path} is not a text file; a plan is a UTF-8 YAML file") from None
 
 
-def _check_size(path: Path, size: int, limit: int, what: str) -> None:
-    if size > limit:
+def read_capped(path: Path, limit: int, what: str) -> bytes:
+    """The file's bytes, refusing one over `limit` bytes without reading it whole."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
         raise UserError(f"{path} is larger than {limit >> 20} MB, too large for a {what}; "
                         f"check that it is the right file (a {what} is a short YAML mapping)")
+    return data
 
 
-def parse_yaml(text: str | bytes, path: Path, max_bytes: int, what: str = "plan") -> tuple[Any, yaml.Node | None]:
+def parse_yaml(text: str | bytes, path: Path, what: str = "plan") -> tuple[Any, yaml.Node | None]:
     """Parse once (compose with the C loader, then construct from the same tree), refusing
-    files over `max_bytes` and alias bombs before anything expands them."""
-    _check_size(path, len(text), max_bytes, what)
+    alias bombs before anything expands them. Read the text with read_capped."""
     try:
         loader = _LOADER(text)
         try:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rig.errors import UserError
+from rig.plan.load import PROJECT_ROOT  # the checkout (or editable install) holding the shipped files
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout (or editable install) holding the shipped files
 PLANS = "capture_plans"
 MODELS = "models"
 SUFFIXES = (".yaml", ".yml")
@@ -16,7 +16,7 @@ SUFFIXES = (".yaml", ".yml")
 
 def search_dirs(kind: str) -> list[Path]:
     """Where bare names of `kind` (PLANS or MODELS) are looked up, first match wins."""
-    dirs = [Path.cwd() / kind, PACKAGE_ROOT / kind]
+    dirs = [Path.cwd() / kind, PROJECT_ROOT / kind]
     return [d for i, d in enumerate(dirs) if d.is_dir() and d.resolve() not in {e.resolve() for e in dirs[:i]}]
 
 
@@ -48,7 +48,7 @@ def locate_plan(name: str | Path) -> Path:
 
 
 def locate_model_config(name: str | Path) -> Path:
-    return locate(name, MODELS, "model config", f"the shipped ones are in {PACKAGE_ROOT / MODELS}")
+    return locate(name, MODELS, "model config", f"the shipped ones are in {PROJECT_ROOT / MODELS}")
 
 
 def locate_trained_model(name: str | Path) -> Path:

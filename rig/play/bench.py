@@ -26,7 +26,7 @@ def bench_play(quick: bool = False) -> dict:
     for name, path in named_configs().items():
         cfg = load_model_config(path)
         torch.manual_seed(0)
-        loaded = Loaded(build_model(cfg, len(KNOBS)).eval(), KNOBS, 48000, {}, name, cfg)
+        loaded = Loaded(build_model(cfg, len(KNOBS)).eval(), KNOBS, 48000, {}, cfg)
         x = (0.3 * np.random.default_rng(0).standard_normal(PERIOD * periods)).astype(np.float32)
         row = {"model": name, "family": family(cfg)}
         for kind in KINDS:

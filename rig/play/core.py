@@ -24,7 +24,7 @@ def sub_frame(loaded: Loaded, period: int) -> int:
     if getattr(loaded.model, "per_sample_controls", False):
         return period  # the glide goes in per sample: one call per period
     cfg = loaded.config
-    if cfg is None or cfg.backbone == "s4":
+    if cfg.backbone == "s4":
         return period  # an S4 call costs ~2 ms whatever its length (`rig bench play`): one per period
     block = 32 if cfg.conditioning == "film" else cfg.conditioner.block_size
     return block if period % block == 0 and block <= period else period

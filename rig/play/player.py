@@ -48,8 +48,7 @@ def play(opts: PlayOptions, stop: threading.Event | None = None) -> PlayerCore:
     loaded = load_model(opts.model)
     values = parse_settings(opts.settings, loaded.knobs)
     source = audio.FileSource(read_mono(opts.input, loaded.sample_rate), opts.loop) if opts.input else None
-    kind = default_kind(loaded.config) if opts.runtime == "auto" and loaded.config else opts.runtime
-    kind = "eager" if kind == "auto" else kind
+    kind = default_kind(loaded.config) if opts.runtime == "auto" else opts.runtime
     torch.set_num_threads(1)  # one period is small; more threads only add wake-up jitter
     midi_port = None
 

@@ -42,13 +42,6 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def commit_file(tmp: Path, path: Path) -> None:
-    """Sync an already written temporary file and rename it to its final name."""
-    sync_file(tmp)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
 def sync_file(path: Path) -> None:
     with open(path, "rb+") as f:
         os.fsync(f.fileno())

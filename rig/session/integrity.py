@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rig.session.atomic import sha256_file
+from rig.session.atomic import TMP_SUFFIX, sha256_file
 from rig.session.manifest import TAKE_KINDS
 
 
@@ -19,7 +19,7 @@ def wav_frames(path: Path) -> int | None:
         return None
 
 
-def file_problem(folder: Path, record: dict, kind: str, hash_it: bool = True) -> str | None:
+def file_problem(folder: Path, record: dict, kind: str) -> str | None:
     """Why one file of a take is not as recorded, or None when it is."""
     rel = record["files"][kind]
     path = Path(folder) / rel
@@ -39,7 +39,7 @@ def file_problem(folder: Path, record: dict, kind: str, hash_it: bool = True) ->
         return f"{rel}: not a readable WAV file"
     if frames != record["samples"]:
         return f"{rel}: {frames} samples, {record['samples']} were recorded (cut short or replaced)"
-    if hash_it and sha256_file(path) != record["sha256"][kind]:
+    if sha256_file(path) != record["sha256"][kind]:
         return f"{rel}: checksum mismatch (the audio changed after it was recorded)"
     return None
 
@@ -56,7 +56,5 @@ def take_problems(folder: Path, record: dict) -> list[str]:
 def pending_rename(folder: Path, record: dict) -> bool:
     """A take whose manifest line is written but whose files still carry the temporary
     name: the commit is in progress (or was cut off and resume completes it)."""
-    from rig.session.atomic import TMP_SUFFIX
-
     return any(not (Path(folder) / rel).exists() and os.path.exists(str(Path(folder) / rel) + TMP_SUFFIX)
                for rel in record["files"].values())

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rig.session.jsonl import complete_lines, parse_json
+
 MANIFEST_FILE = "manifest.jsonl"
 DAMAGED_NOTED = MANIFEST_FILE + ".damaged"  # JSON list of damaged line numbers resume dealt with
 TAKE_KINDS = ("dry", "loopback", "wet")
@@ -42,14 +44,9 @@ def is_retraction(obj) -> bool:
 def parse_line(raw: bytes):
     """A JSON object, or None. A line fused from a torn fragment and a whole record (written
     by versions that did not repair torn lines) still yields the record."""
-    for candidate in (raw, raw[raw.rfind(b'{"take_id"'):] if raw.rfind(b'{"take_id"') > 0 else None):
-        if candidate is None:
-            continue
-        try:
-            return json.loads(candidate)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-    return None
+    obj = parse_json(raw)
+    fused_at = raw.rfind(b'{"take_id"')
+    return parse_json(raw[fused_at:]) if obj is None and fused_at > 0 else obj
 
 
 def scan_manifest(folder: Path) -> ManifestScan:
@@ -57,10 +54,10 @@ def scan_manifest(folder: Path) -> ManifestScan:
         data = (Path(folder) / MANIFEST_FILE).read_bytes()
     except FileNotFoundError:
         return ManifestScan()
-    end = data.rfind(b"\n") + 1
+    lines, end = complete_lines(data)
     scan = ManifestScan(torn=data[end:])
     takes: dict[str, dict] = {}
-    for number, raw in enumerate(data[:end].split(b"\n")[:-1], start=1):
+    for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         obj = parse_line(raw)
@@ -82,6 +79,12 @@ def noted_damage(folder: Path) -> set[int]:
         return set(json.loads((Path(folder) / DAMAGED_NOTED).read_text()))
     except (OSError, ValueError, TypeError):
         return set()
+
+
+def unnoted_damage(folder: Path, scan: ManifestScan) -> list[int]:
+    """The damaged line numbers of `scan` that resume has not dealt with yet."""
+    noted = noted_damage(folder)
+    return [n for n in scan.damaged if n not in noted]
 
 
 def note_damage(folder: Path, lines: list[int]) -> None:

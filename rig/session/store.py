@@ -10,7 +10,7 @@ import os
 import platform
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from rig import __version__
 from rig.errors import UserError
 from rig.plan import Plan, Setting
+from rig.plan.load import parse_yaml, read_capped
 from rig.session.atomic import (
     TMP_SUFFIX,
     append_line_synced,
@@ -30,7 +31,7 @@ from rig.session.atomic import (
 )
 from rig.session.events import EVENTS_FILE, EventLog
 from rig.session.integrity import pending_rename, take_problems
-from rig.session.manifest import MANIFEST_FILE, TAKE_KINDS, noted_damage, read_manifest, scan_manifest
+from rig.session.manifest import MANIFEST_FILE, TAKE_KINDS, read_manifest, scan_manifest, unnoted_damage
 
 SESSION_FILE = "session.yaml"
 TAKES_DIR = "takes"
@@ -61,6 +62,7 @@ def stored_hash(info: dict) -> str:
 class Session:
     folder: Path
     info: dict
+    _orphans: Path | None = field(default=None, init=False, repr=False, compare=False)  # this run's orphans folder, once made
 
     # ---- creation and opening -------------------------------------------------
     @classmethod
@@ -91,17 +93,15 @@ class Session:
 
     @classmethod
     def open(cls, folder: Path) -> Session:
-        from rig.plan.load import parse_yaml
-
         folder = Path(folder)
         path = folder / SESSION_FILE
         if not path.is_file():
             raise UserError(f"{folder} is not a session folder (no {SESSION_FILE}); give the folder a capture wrote")
         try:
-            text = path.read_bytes()
+            text = read_capped(path, SESSION_MAX_BYTES, "session file")
         except OSError as exc:
             raise UserError(f"cannot read {path}: {exc.strerror}; check the folder and its permissions") from None
-        info, _ = parse_yaml(text, path, SESSION_MAX_BYTES, what="session file")
+        info, _ = parse_yaml(text, path, what="session file")
         _check_info(path, info)
         return cls(folder, info)
 
@@ -200,7 +200,7 @@ class Session:
 
     def orphans_folder(self) -> Path:
         """takes/.orphans/<time>/ for this run: where files are moved instead of deleted."""
-        if getattr(self, "_orphans", None) is None:
+        if self._orphans is None:
             self._orphans = self.folder / TAKES_DIR / ORPHANS_DIR / time.strftime("%Y%m%d-%H%M%S")
         return self._orphans
 
@@ -224,8 +224,7 @@ class Session:
         those named like this session's takes: a shared takes folder holds others). Empty when
         all is well. Read-only: `rig verify` prints these, resume repairs them."""
         scan = scan_manifest(self.folder)
-        noted = noted_damage(self.folder)
-        problems = [f"{MANIFEST_FILE} line {n}: damaged (not a take record)" for n in scan.damaged if n not in noted]
+        problems = [f"{MANIFEST_FILE} line {n}: damaged (not a take record)" for n in unnoted_damage(self.folder, scan)]
         for name, tail in ((MANIFEST_FILE, scan.torn), (EVENTS_FILE, torn_tail(self.folder / EVENTS_FILE))):
             if tail:
                 problems.append(f"{name}: ends in a torn line of {len(tail)} bytes (a write was cut short)")
@@ -235,17 +234,18 @@ class Session:
                                 f"{TMP_SUFFIX} name (stopped mid-commit)")
             else:
                 problems += take_problems(self.folder, record)
-        return problems + self._unlisted(ours)
+        return problems + self._unlisted(scan.records, ours)
 
-    def _unlisted(self, ours: re.Pattern | None) -> list[str]:
-        takes = self.folder / TAKES_DIR
-        if not takes.is_dir():
+    def unlisted_files(self, records: list[dict]) -> list[Path]:
+        """What takes/ holds that none of `records` lists (the orphans folder aside), sorted."""
+        listed = {Path(rel).name for r in records for rel in r["files"].values()}
+        return [p for p in sorted((self.folder / TAKES_DIR).iterdir()) if p.name not in listed and p.name != ORPHANS_DIR]
+
+    def _unlisted(self, records: list[dict], ours: re.Pattern | None) -> list[str]:
+        if not (self.folder / TAKES_DIR).is_dir():
             return [f"{TAKES_DIR}: missing or not a folder"]
-        listed = {Path(rel).name for r in self.manifest() for rel in r["files"].values()}
-        return [f"{TAKES_DIR}/{p.name}: not listed in the manifest" for p in sorted(takes.iterdir())
-                if p.name not in listed and p.name != ORPHANS_DIR and not p.name.endswith(TMP_SUFFIX)
-                and (ours is None or ours.fullmatch(p.name))]
-
+        return [f"{TAKES_DIR}/{p.name}: not listed in the manifest" for p in self.unlisted_files(records)
+                if not p.name.endswith(TMP_SUFFIX) and (ours is None or ours.fullmatch(p.name))]
 
 def _check_info(path: Path, info) -> None:
     """session.yaml as the capture wrote it, or one clear line saying what is wrong."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from rig.session import EVENTS_FILE, MANIFEST_FILE, EventLog
 from rig.session.integrity import pending_rename, take_problems
 from rig.session.jsonl import read_jsonl
-from rig.session.manifest import is_retraction, is_take_record
+from rig.session.manifest import is_retraction, is_take_record, parse_line
 
 END_EVENTS = ("finished", "aborted")
 
@@ -46,7 +46,7 @@ class CaptureFollower:
         # Events first: the capture appends a take's manifest line before `finished`, so every
         # line written before the end is read in this same call.
         events, self.events_offset = read_jsonl(self.folder / EVENTS_FILE, self.events_offset)
-        lines, self.manifest_offset = read_jsonl(self.folder / MANIFEST_FILE, self.manifest_offset)
+        lines, self.manifest_offset = read_jsonl(self.folder / MANIFEST_FILE, self.manifest_offset, parse_line)
         if events or lines:
             self.last_news = time.time()
         if self.follow:

@@ -122,12 +122,9 @@ def train_once(session: Path, model: Path, budget_minutes: float, threads: int, 
 
 
 def _child(args: dict) -> dict:
-    import torch
-
     from rig.train.config import load_model_config
     from rig.train.trainer import Trainer, TrainOptions
 
-    torch.set_num_threads(args["threads"])
     cfg = load_model_config(args["model"])
     with tempfile.TemporaryDirectory(prefix="rig-bench-quality-") as tmp:
         folder = work_copy(Path(args["session"]), Path(tmp) / "session")

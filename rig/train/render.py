@@ -4,7 +4,7 @@ on the same per-frame runtime as `rig play` (rig.play.runtime), so the two agree
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +23,12 @@ class Loaded:
     model: ParametricModel
     knobs: list[dict]  # [{name, min, max}] of the controls, in model order
     sample_rate: int
-    card: dict = field(default_factory=dict)  # the export's model card (empty for a training checkpoint)
-    name: str = "model"
-    config: ModelConfig | None = None
+    card: dict  # the export's model card (empty for a training checkpoint)
+    config: ModelConfig
+
+    @property
+    def name(self) -> str:
+        return self.config.name
 
 
 def weights_path(spec: str | Path) -> Path:
@@ -53,7 +56,7 @@ def load_model(spec: str | Path) -> Loaded:
     model.load_state_dict(state["model"])
     model.eval()
     card = state.get("card", {})
-    return Loaded(model, state["knobs"], card.get("sample_rate", 48000), card, cfg.name, cfg)
+    return Loaded(model, state["knobs"], card.get("sample_rate", 48000), card, cfg)
 
 
 def parse_settings(text: str, knobs: list[dict]) -> dict[str, float]:
@@ -113,8 +116,7 @@ def render(loaded: Loaded, values: dict[str, float], audio: np.ndarray, block: i
     """`runtime` None: the model family's default, the one `rig play` uses."""
     from rig.play.runtime import Runner, default_kind, process_all
 
-    kind = runtime or (default_kind(loaded.config) if loaded.config is not None else "eager")
-    runner = Runner(loaded.model, block, kind)
+    runner = Runner(loaded.model, block, runtime or default_kind(loaded.config))
     return process_all(runner, np.asarray(audio, np.float32), controls(values, loaded.knobs)[0].numpy())
 
 

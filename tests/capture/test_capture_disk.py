@@ -3,10 +3,6 @@ error and a session that resumes once space is back. Uses a small tmpfs (needs r
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
 import rig.capture.run as capture_run
@@ -14,7 +10,7 @@ from rig.capture.options import CaptureOptions
 from rig.errors import UserError
 from rig.session import Session, read_manifest
 from tests.capture.capture_fakes import FakeRobot
-from tests.capture.helpers import write_plan
+from tests.capture.helpers import fill, mount_tmpfs, unmount, write_plan
 
 
 @pytest.fixture(autouse=True)
@@ -25,19 +21,9 @@ def fake_robot(monkeypatch):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
     mnt = tmp_path / "disk"
-    mnt.mkdir()
-
-    def mount(size: str) -> Path:
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True)
-        if r.returncode:
-            pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
-        return mnt
-
-    yield mount
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    yield lambda size: mount_tmpfs(mnt, size)
+    unmount(mnt)
 
 
 def opts(**kw) -> CaptureOptions:
@@ -51,18 +37,6 @@ def test_a_run_that_cannot_fit_is_refused_before_anything_moves(tmp_path, small_
         capture_run.run_capture(opts(plan_file=plan, session=disk / "s"))
     assert "\n" not in str(err.value)
     assert not (disk / "s").exists()
-
-
-def fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * (1 << 16))
-                f.flush()
-        except OSError:
-            pass
-    return filler
 
 
 def test_disk_full_mid_run_is_a_clear_error_and_resumable(tmp_path, small_disk):

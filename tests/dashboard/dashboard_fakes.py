@@ -53,6 +53,7 @@ class FakeRun:
         self.done = 0
         self.epoch = 0
         self.paused = threading.Event()
+        self.holding = threading.Event()  # the background loop saw `paused` and records nothing
         self.stopped = threading.Event()
 
     def fast_forward(self, done: int) -> None:
@@ -62,7 +63,7 @@ class FakeRun:
     def start(self) -> None:
         knobs = [{"name": k.name, "min": k.min, "max": k.max} for k in self.plan.knobs]
         self.log.emit("run_started", plan_name="demo", device=self.plan.device.name, knobs=knobs,
-                      total=len(self.route), route=self.route, dashboard=None)
+                      total=len(self.route), route=self.route, dashboard=None, done=self.done)
         self.log.emit("robot", state="homing")
         self.log.emit("robot", state="homed", knobs={k.name: 0.0 for k in self.plan.knobs})
 
@@ -137,8 +138,10 @@ class FakeRun:
             self.start()
             while not self.stopped.is_set():
                 if self.paused.is_set():
+                    self.holding.set()
                     time.sleep(0.05)
                     continue
+                self.holding.clear()
                 if not self.step():
                     break
                 self.stopped.wait(interval_s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -11,6 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from rig.dashboard import create_app
 from rig.dashboard.security import take_path
+from rig.dashboard.state import SessionFollower
 from rig.session import EVENTS_FILE, MANIFEST_FILE
 
 from .conftest import BASE, TOKEN
@@ -102,6 +104,20 @@ def test_takes_whose_events_were_lost_come_from_the_manifest(run):
     assert s["takes"][0]["snr_db"] is not None  # from the manifest's qc figures
 
 
+def test_the_fold_does_not_depend_on_when_the_manifest_was_read(run):
+    """A run resumed after its events were lost: a follower that read the manifest's takes
+    before `run_started` and a cold fold that reads them after every event agree."""
+    (run.session.folder / EVENTS_FILE).unlink()
+    early = SessionFollower(run.session.folder)  # has folded the manifest's 8 takes
+    run.start()
+    for _ in range(3):
+        run.step()
+    early_view, cold_view = early.snapshot(), SessionFollower(run.session.folder).snapshot()
+    assert early_view["progress"] == cold_view["progress"] == {"done": 11, "total": len(run.route), "base_done": 8,
+                                                                   "failed": 0}
+    assert early_view["phase"] == cold_view["phase"]
+
+
 def test_an_empty_session_has_a_waiting_state(session):
     with TestClient(create_app(session.folder), base_url=BASE) as c:
         s = c.get("/api/state").json()
@@ -191,6 +207,17 @@ def test_a_rewritten_manifest_drops_deleted_takes(client, run):
     os.replace(replacement, manifest)
     s = client.get("/api/state").json()
     assert len(s["takes"]) == 5 and s["progress"]["done"] == 5
+
+
+def test_retracted_take_has_no_audio_and_non_records_add_no_rows(client, run):
+    take_id = client.get("/api/state").json()["takes"][2]["take_id"]
+    with open(run.session.folder / MANIFEST_FILE, "a") as f:  # as resume appends them
+        f.write(json.dumps({"take_id": take_id, "retracted": "sha256 differs", "at": "now"}) + "\n")
+        f.write(json.dumps({"note": "valid JSON, not a take"}) + "\n")
+    s = client.get("/api/state").json()
+    assert len(s["takes"]) == 8
+    assert [t["audio"] for t in s["takes"] if t["take_id"] == take_id] == [False]
+    assert client.get(f"/api/takes/{take_id}/wet.wav").status_code == 404
 
 
 def test_live_refuses_a_foreign_origin(client):

@@ -90,8 +90,25 @@ def assert_page_equals_server(page) -> None:
         assert mine[key] == server[key], key
 
 
+def wait_drawn(page) -> None:
+    """Until the panels show the server's latest revision (rather than sleeping for a frame)."""
+    page.wait_for_function(f"async () => {{ const s = await ({SERVER_STATE})();"
+                           " return document.body.dataset.drawn === `${s.fold}:${s.rev}`; }", polling=200,
+                           timeout=10_000)
+
+
 def eta_seconds(page) -> float:
     return float(page.get_attribute("#eta", "data-seconds"))
+
+
+def wait_eta_written_after(page, seconds: float) -> None:
+    """Until the page has rewritten the ETA (it does every tick) `seconds` after this call."""
+    start = page.evaluate("""() => {
+        window.etaWrites = [];
+        new MutationObserver(() => window.etaWrites.push(Date.now()))
+            .observe(document.querySelector('#eta'), {attributes: true, attributeFilter: ['data-seconds']});
+        return Date.now(); }""")
+    page.wait_for_function("t => window.etaWrites.some((w) => w >= t)", arg=start + seconds * 1000, timeout=10_000)
 
 
 def test_live_run_matches_the_server_key_for_key(browser, live):
@@ -110,7 +127,7 @@ def test_live_run_matches_the_server_key_for_key(browser, live):
     page.wait_for_function(f"() => Number(document.querySelector('{epoch}')?.textContent) > 0")
     loss = canvas_png(page, "#loss")
     wait_more(page, epoch, number(page, epoch))
-    page.wait_for_timeout(300)  # one frame
+    page.wait_for_function("png => document.querySelector('#loss').toDataURL() !== png", arg=loss, polling=100)
     assert canvas_png(page, "#loss") != loss
     assert number(page, "#total") == len(run.route)
 
@@ -118,7 +135,8 @@ def test_live_run_matches_the_server_key_for_key(browser, live):
     page.click("#btn-pause")
     page.wait_for_selector("#run-state.paused")
     assert control.calls == ["pause"] and page.is_enabled("#btn-resume") and not page.is_enabled("#btn-pause")
-    page.wait_for_timeout(700)
+    assert run.holding.wait(10)  # the take in flight (if any) is logged
+    wait_drawn(page)
     held = number(page, "#done")
     other = open_page(browser, handle.url)  # another tab, no token: read view, buttons disabled
     for sel in ("#done", "#total", "#failed", "#run-state", epoch):
@@ -187,14 +205,16 @@ def test_a_run_paused_for_a_while_keeps_a_correct_eta(browser, tmp_path):
     handle = serve_in_thread(create_app(session.folder), "127.0.0.1", 0)
     try:
         page = open_page(browser, handle.url)
-        expected = (total - 4) * 10 - (time.time() - (t0 + 640))  # 10 s a take, paused time left out
-        assert eta_seconds(page) == pytest.approx(expected, abs=3)
+        # 10 s a take, paused time left out, counted down since the last take (at the page's clock:
+        # the ETA it shows was computed at its last tick)
+        page.wait_for_function("([left, since]) => Math.abs(Number(document.querySelector('#eta').dataset.seconds)"
+                               " - (left - (Date.now() / 1000 - since))) < 3", arg=[(total - 4) * 10, t0 + 640])
         assert page.text_content("#rate") == "360.0 takes/h"
 
         write_events(session.folder, [(time.time(), "paused", {})])
         page.wait_for_selector("#run-state.paused")
         frozen = eta_seconds(page)
-        page.wait_for_timeout(2200)  # two ticks of the page clock
+        wait_eta_written_after(page, 2.0)  # a running ETA would have dropped by then
         assert eta_seconds(page) == frozen
         write_events(session.folder, [(time.time(), "resumed", {})])
         page.wait_for_function("v => Number(document.querySelector('#eta').dataset.seconds) < v - 0.5", arg=frozen)
@@ -250,13 +270,16 @@ def test_a_shrunk_event_log_resyncs_once(browser, live):
     fold = page.evaluate("window.rigState().fold")
     fetches, sockets = [], []
     page.on("request", lambda r: "/api/state" in r.url and fetches.append(r.url))
-    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.on("websocket", lambda ws: sockets.append(ws))
     events = run.session.folder / EVENTS_FILE
     lines = events.read_bytes().splitlines(keepends=True)
     os.truncate(events, len(b"".join(lines[: len(lines) // 3])))  # one truncate, never seen half-written
     page.wait_for_function("f => window.rigState().fold !== f", arg=fold, timeout=10_000)
     page.wait_for_selector("#conn.live")
-    page.wait_for_timeout(2000)  # a looping page would fetch and reconnect many times in this while
+    # A looping page would fetch and reconnect again after its 2 s reload gap: the new socket
+    # must still be there for a heartbeat (every 5 s) past it.
+    resynced = time.monotonic()
+    sockets[0].wait_for_event("framereceived", predicate=lambda _: time.monotonic() - resynced > 2.5, timeout=15_000)
     assert len(fetches) == 1 and len(sockets) == 1
     assert_page_equals_server(page)
     assert page.errors == []
@@ -267,7 +290,7 @@ def test_phone_layout_fits_390_px(browser, run):
     handle = serve_in_thread(create_app(run.session.folder), "127.0.0.1", 0)
     try:
         page = open_page(browser, handle.url, PHONE)
-        page.wait_for_timeout(300)  # one frame
+        wait_drawn(page)
         sizes = page.evaluate("""() => ({
             doc: document.documentElement.scrollWidth, view: window.innerWidth,
             header: document.querySelector('header').getBoundingClientRect().height,

@@ -193,6 +193,12 @@ def canvas_png(page, selector: str) -> str:
     return page.eval_on_selector(selector, "c => c.toDataURL()")
 
 
+def wait_drawn(page) -> None:
+    """Until the panels show every change the page received (rather than sleeping for a frame)."""
+    page.wait_for_function("() => { const s = window.rigState();"
+                           " return document.body.dataset.drawn === `${s.fold}:${s.rev}`; }", polling=100)
+
+
 def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     t0 = time.monotonic()
     url = capture.url()
@@ -277,12 +283,12 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     # 4. Training: epochs arrive while (or just after) the takes are captured, and the loss
     #    canvas is redrawn with each; after two epochs a train-loss line is on it.
     wait_number_above(page, "#t-epoch", 0, 45_000)
-    page.wait_for_timeout(400)  # one frame
+    wait_drawn(page)
     epoch = number(page, "#t-epoch")
     loss_one = canvas_png(page, "#loss")
     assert epoch_at_load >= 0 or loss_one != loss_before  # "waiting for the trainer" -> axes and points
     wait_number_above(page, "#t-epoch", epoch, 45_000)
-    page.wait_for_timeout(400)
+    wait_drawn(page)
     assert canvas_png(page, "#loss") != loss_one
     assert page.eval_on_selector("#loss", BLUE_PIXELS_JS) > 20
     assert number(page, "#t-takes") >= 2
@@ -297,7 +303,7 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
                            polling=250)
     assert number(page, "#t-test-esr") > 0
     page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_timeout(400)
+    wait_drawn(page)
     shot = tmp_path / "e2e-dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
     shutil.copyfile(shot, SCREENSHOT_COPY)

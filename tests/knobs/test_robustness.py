@@ -193,6 +193,26 @@ def test_old_crc8_firmware_is_named():
         dev.close()
 
 
+def test_firmware_2_0_without_invert_still_opens():
+    """2.0 states only maxrate in HELLO and refuses CONFIG invert= (unknown key, err 4): the
+    driver must not send it unless the plan inverts an axis."""
+
+    def answer(seq, command, attempt):
+        if command == "HELLO":
+            return framed(f"ok N{seq} rig-fw 2.0 axes=4 maxrate=8000 homed=0,0,0,0")
+        if "invert=" in command:
+            return framed(f"err N{seq} 4 keys: speed accel travel backlash home hspeed")
+        return framed(f"ok N{seq} axis={command.split()[1]}")
+
+    dev = FakeRobot(answer)
+    try:
+        with KnobController.open(make_plan(dev.path)) as ctl:
+            assert ctl.limits == {"maxrate": 8000}
+        assert not any("invert=" in r for r in dev.requests)
+    finally:
+        dev.close()
+
+
 def test_crc16_catches_what_crc8_missed():
     """Two flipped bits 127 bits apart: invisible to CRC-8 (poly 0x07), caught by CRC-16."""
     body = bytearray(b"ok N41234 state=idle homed=1,1,0,1 pos=1234,1200,0,1333")

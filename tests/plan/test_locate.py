@@ -12,9 +12,10 @@ import pytest
 from rig.cli.main import main
 from rig.errors import UserError
 from rig.plan import load_plan
-from rig.plan.locate import PACKAGE_ROOT, locate_model_config, locate_plan
+from rig.plan.load import PROJECT_ROOT
+from rig.plan.locate import locate_model_config, locate_plan
 
-SHIPPED = PACKAGE_ROOT / "capture_plans"
+SHIPPED = PROJECT_ROOT / "capture_plans"
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_unknown_name_is_one_line_listing_the_names(elsewhere, capsys):
 
 def test_bare_model_config_name(elsewhere):
     found = locate_model_config("tcn-tvf-45-s-16")
-    assert found.resolve() == (PACKAGE_ROOT / "models" / "tcn-tvf-45-s-16.yaml").resolve()
+    assert found.resolve() == (PROJECT_ROOT / "models" / "tcn-tvf-45-s-16.yaml").resolve()
     with pytest.raises(UserError, match="tcn-tvf-45-s-16"):
         locate_model_config("tcn-nope")
 

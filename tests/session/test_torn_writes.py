@@ -8,8 +8,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +17,7 @@ from rig.session import EventLog, Session, read_manifest
 from rig.session.atomic import append_line_synced, repair_torn_tail, torn_tail
 from rig.session.manifest import scan_manifest
 from rig.train import checkpoint
-from tests.capture.helpers import write_plan
+from tests.capture.helpers import fill, mount_tmpfs, unmount, write_plan
 from tests.session.conftest import assert_nothing_lost, digests
 
 REAL_WRITE, REAL_FTRUNCATE = os.write, os.ftruncate
@@ -131,32 +129,8 @@ def test_a_failed_manifest_append_stores_no_take_and_resume_loses_none(tmp_path,
 
 @pytest.fixture
 def small_disk(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-def fill(folder: Path) -> Path:
-    """Fill the disk to the last byte: big writes, then single bytes."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        for size in (1 << 16, 1):
-            while True:
-                try:
-                    if os.write(fd, b"\0" * size) < size:
-                        break
-                except OSError:
-                    break
-    finally:
-        os.close(fd)
-    return filler
+    yield mount_tmpfs(tmp_path / "disk", "16m")
+    unmount(tmp_path / "disk")
 
 
 def test_a_full_disk_during_a_manifest_append_then_resume(tmp_path, small_disk, monkeypatch):

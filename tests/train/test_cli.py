@@ -43,3 +43,15 @@ def test_missing_session_and_config_are_user_errors(tmp_path, session, capsys):
     assert "not a session folder" in capsys.readouterr().err
     assert main(["train", str(session.folder), "--model", str(tmp_path / "x.yaml"), "--quiet"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_building_the_cli_imports_no_heavy_library():
+    """Every `rig` command builds the whole parser first: torch, scipy (via rig.session) and
+    numpy stay out of it, so `rig --help` and the light commands start at once."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from rig.cli.main import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'scipy', 'numpy', 'onnxruntime') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,6 +1,6 @@
 // The dashboard page: load /api/state, merge what /api/live pushes, redraw only what changed.
 // The server does all the folding; the page keeps only the clock-driven figures.
-import { derived, index, merge, phaseNow, watchAt } from "./state.js";
+import { merge, phaseNow, watchAt } from "./state.js";
 import { createDial, createMeter, drawLoss, drawRoute, esrBand, fmt } from "./draw.js";
 
 const MAX_ROWS = 200; // table rows kept in the DOM; older takes stay in the state
@@ -41,7 +41,6 @@ async function loadState() {
   const res = await fetch("/api/state", { cache: "no-store" });
   if (!res.ok) throw new Error(`state: HTTP ${res.status}`);
   S = await res.json();
-  index(S);
   skew = S.now - Date.now() / 1000;
   lastUpdate = Date.now();
   build();
@@ -129,6 +128,7 @@ function render() {
   if (dirty.has("takes-rebuilt")) { $("takes").tBodies[0].replaceChildren(); ui.rowsShown = 0; }
   for (const name of dirty) renderers[name]();
   dirty.clear();
+  document.body.dataset.drawn = `${S.fold}:${S.rev}`; // the revision the panels show (tests wait on it)
 }
 
 // ---- panels --------------------------------------------------------------------------------
@@ -271,8 +271,10 @@ function renderLevels() {
   }
 }
 
+// Settings with a take are filled; references do not count (as in the server's progress).
 function renderRoute() {
-  drawRoute($("route"), S, derived.done, Number($("route-x").value), Number($("route-y").value), settingsById);
+  const done = new Set(S.takes.filter((r) => r.split !== "reference" && r.setting_id != null).map((r) => r.setting_id));
+  drawRoute($("route"), S, done, Number($("route-x").value), Number($("route-y").value), settingsById);
 }
 
 // ---- training --------------------------------------------------------------------------------

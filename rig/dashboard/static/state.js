@@ -13,7 +13,7 @@ const PANELS = {
 export const PHASE_LABELS = { waiting: "waiting", capture: "capture", training: "training", export: "testing/export",
   done: "done", aborted: "aborted" };
 
-// Merges one pushed message into `s`; returns the panels to redraw. A replaced takes list
+// Merges one pushed message into `s` and adds the panels to redraw to `dirty`. A replaced takes list
 // (not just appended rows) is flagged so the table is rebuilt rather than extended.
 export function merge(s, msg, dirty) {
   for (const [key, value] of Object.entries(msg.set || {})) {
@@ -25,14 +25,6 @@ export function merge(s, msg, dirty) {
     s[key].push(...rows);
     for (const panel of PANELS[key] || []) dirty.add(panel);
   }
-  if (dirty.has("takes") || dirty.has("build")) index(s);
-}
-
-// Display-only lookups; not part of the state (the parity test compares without them).
-export const derived = { done: new Set() };
-
-export function index(s) {
-  derived.done = new Set(s.takes.filter((r) => r.split !== "reference" && r.setting_id != null).map((r) => r.setting_id));
 }
 
 // A stopwatch's figures at `now` (server clock): it keeps running only in state "running".
