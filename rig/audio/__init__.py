@@ -9,7 +9,22 @@ from rig.audio.virtual import VirtualInterface
 from rig.audio.wav import write_take_wavs
 
 __all__ = [
-    "DRIFT_ESR", "PRESETS", "AlignedTake", "AlignmentError", "AudioInterface", "DryProgram", "QCResult",
-    "QCThresholds", "Recording", "VirtualInterface", "align_take", "build_program", "check_take", "esr",
-    "open_interface", "replicate_esr", "warm_up", "write_take_wavs",
+    "DRIFT_ESR",
+    "PRESETS",
+    "AlignedTake",
+    "AlignmentError",
+    "AudioInterface",
+    "DryProgram",
+    "QCResult",
+    "QCThresholds",
+    "Recording",
+    "VirtualInterface",
+    "align_take",
+    "build_program",
+    "check_take",
+    "esr",
+    "open_interface",
+    "replicate_esr",
+    "warm_up",
+    "write_take_wavs",
 ]

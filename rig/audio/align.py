@@ -59,10 +59,16 @@ def align_take(program: DryProgram, rec: Recording, max_latency_s: float = MAX_L
     loop_al = loop[crop].astype(np.float32)
     wet_al = np.asarray(rec.wet)[crop].astype(np.float32)
     return AlignedTake(
-        dry=program.signal.astype(np.float32), loopback=loop_al, wet=wet_al, sample_rate=sr,
-        latency_samples=int(latency), device_delay_samples=device_delay(program, loop_al, wet_al),
-        content=program.content, gains=[dict(g) for g in program.gains],
-        impulse_scores=[round(s, 4) for s in start_scores + end_scores], impulse_error_samples=error,
+        dry=program.signal.astype(np.float32),
+        loopback=loop_al,
+        wet=wet_al,
+        sample_rate=sr,
+        latency_samples=int(latency),
+        device_delay_samples=device_delay(program, loop_al, wet_al),
+        content=program.content,
+        gains=[dict(g) for g in program.gains],
+        impulse_scores=[round(s, 4) for s in start_scores + end_scores],
+        impulse_error_samples=error,
         loopback_polarity=polarity,
     )
 
@@ -73,8 +79,9 @@ def _offsets(positions: list[int]) -> list[int]:
 
 def _find_start(program: DryProgram, loop: np.ndarray, max_latency: int) -> tuple[int, list[float], int]:
     first = program.start_impulses[0]
-    pos, scores, polarity = find_train(loop, program.impulse, _offsets(program.start_impulses), first,
-                                       first + max_latency + 1)
+    pos, scores, polarity = find_train(
+        loop, program.impulse, _offsets(program.start_impulses), first, first + max_latency + 1
+    )
     if min(scores) < MIN_SCORE:
         raise AlignmentError(
             f"start impulses not found on the loopback (match {min(scores):.2f} < {MIN_SCORE}); "

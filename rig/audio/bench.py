@@ -77,8 +77,13 @@ def bench_odd_loopbacks(programs, rng: np.random.Generator, max_latency: int, tr
             counts = {"trials": 0, "wrong": 0, "missed": 0}
             for i in range(trials):
                 noise = (-60, -40)[i % 2]
-                outcome = one_trial(programs[i % len(programs)], rng, noise, max_latency,
-                                    lambda x, _rng, f=fault, p=polarity: odd_loopback(x, f, p))
+                outcome = one_trial(
+                    programs[i % len(programs)],
+                    rng,
+                    noise,
+                    max_latency,
+                    lambda x, _rng, f=fault, p=polarity: odd_loopback(x, f, p),
+                )
                 counts["trials"] += 1
                 if outcome != "ok":
                     counts[outcome] += 1
@@ -102,17 +107,26 @@ def bench_align(quick: bool = False, trials: int = 1000, seed: int = 0) -> dict:
         counts[level]["trials"] += 1
         if outcome != "ok":
             counts[level][outcome] += 1
-    by_level = {f"{lvl} dBFS": {**c, "wrong_rate": _rate(c["wrong"], c["trials"]),
-                                "missed_rate": _rate(c["missed"], c["trials"])} for lvl, c in counts.items()}
+    by_level = {
+        f"{lvl} dBFS": {
+            **c,
+            "wrong_rate": _rate(c["wrong"], c["trials"]),
+            "missed_rate": _rate(c["missed"], c["trials"]),
+        }
+        for lvl, c in counts.items()
+    }
     quiet_wrong = sum(c["wrong"] for lvl, c in counts.items() if lvl <= -50)
     odd = bench_odd_loopbacks(programs, rng, max_latency, 4 if quick else 20)
     odd_bad = sum(c["wrong"] + c["missed"] for c in odd.values())
     return {
-        "bench": "align", "trials": trials, "latency_range_samples": [0, max_latency],
+        "bench": "align",
+        "trials": trials,
+        "latency_range_samples": [0, max_latency],
         "distortion": "tanh drive 1-100x, asymmetric, hard clip 0.3-1, 10 Hz high-pass, level -30..0 dB",
         "by_noise": by_level,
         "wrong_at_or_below_-50dBFS": quiet_wrong,
-        "odd_loopbacks": odd, "odd_loopbacks_not_exact": odd_bad,
+        "odd_loopbacks": odd,
+        "odd_loopbacks_not_exact": odd_bad,
         "target_met": quiet_wrong == 0 and odd_bad == 0,
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -66,8 +66,10 @@ def suggest(plan: Plan, report: dict) -> dict:
         notes.append("return clips: lower the device output or input 2 gain")
     # Assumes the device is roughly linear at this level; a saturating amp needs a re-check.
     new_peak = float(np.clip(plan.take.peak_dbfs + change, -40.0, 0.0))
-    notes.append(f"for a return peak near {TARGET_RETURN_DBFS} dBFS set take.peak_dbfs to {new_peak:.1f} "
-                 f"(or change input 2 gain by {change:+.1f} dB); re-run calibrate to confirm")
+    notes.append(
+        f"for a return peak near {TARGET_RETURN_DBFS} dBFS set take.peak_dbfs to {new_peak:.1f} "
+        f"(or change input 2 gain by {change:+.1f} dB); re-run calibrate to confirm"
+    )
     return {"take.peak_dbfs": round(new_peak, 1), "change_db": round(change, 1), "notes": notes}
 
 

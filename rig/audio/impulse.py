@@ -47,8 +47,9 @@ def ncc(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return corr / (np.sqrt(np.maximum(energy, 0.0) + floor) * np.linalg.norm(k))
 
 
-def find_train(x: np.ndarray, kernel: np.ndarray, offsets: list[int], lo: int, hi: int,
-               polarity: int = 0) -> tuple[int, list[float], int]:
+def find_train(
+    x: np.ndarray, kernel: np.ndarray, offsets: list[int], lo: int, hi: int, polarity: int = 0
+) -> tuple[int, list[float], int]:
     """Best position p in [lo, hi) of an impulse train whose impulses start at p + offsets.
 
     polarity: +1 or -1 to look for the train as sent or inverted; 0 finds out (a swapped

@@ -26,8 +26,9 @@ def _sounddevice(rescan: bool = False):
     try:
         import sounddevice as sd
     except OSError:
-        raise UserError("the PortAudio library is missing; install it (Debian: apt-get install libportaudio2)") \
-            from None
+        raise UserError(
+            "the PortAudio library is missing; install it (Debian: apt-get install libportaudio2)"
+        ) from None
     if rescan and not fresh:
         sd._terminate()  # the documented way to make PortAudio see devices started since import
         sd._initialize()
@@ -38,16 +39,24 @@ def list_devices(rescan: bool = True) -> list[dict]:
     sd = _sounddevice(rescan)
     apis = sd.query_hostapis()
     return [
-        {"index": i, "name": d["name"], "hostapi": apis[d["hostapi"]]["name"], "inputs": d["max_input_channels"],
-         "outputs": d["max_output_channels"], "default_samplerate": d["default_samplerate"]}
+        {
+            "index": i,
+            "name": d["name"],
+            "hostapi": apis[d["hostapi"]]["name"],
+            "inputs": d["max_input_channels"],
+            "outputs": d["max_output_channels"],
+            "default_samplerate": d["default_samplerate"],
+        }
         for i, d in enumerate(sd.query_devices())
     ]
 
 
 def describe_devices(devices: list[dict]) -> str:
     if not devices:
-        return ("no audio devices found; connect the interface, or start the audio server "
-                "(JACK: jackd -d alsa, or check ALSA), then run `rig devices`")
+        return (
+            "no audio devices found; connect the interface, or start the audio server "
+            "(JACK: jackd -d alsa, or check ALSA), then run `rig devices`"
+        )
     shown = (f"{d['index']} '{d['name']}' ({d['inputs']} in, {d['outputs']} out)" for d in devices)
     return "available: " + "; ".join(shown)
 
@@ -64,8 +73,10 @@ def find_device(interface: str, need_in: int, need_out: int) -> dict:
     ok = [d for d in found if d["inputs"] >= need_in and d["outputs"] >= need_out]
     if not ok:
         d = found[0]
-        raise UserError(f"'{d['name']}' has {d['inputs']} in / {d['outputs']} out but the channel map needs "
-                        f"{need_in} in / {need_out} out; fix audio.channels; {describe_devices(devices)}")
+        raise UserError(
+            f"'{d['name']}' has {d['inputs']} in / {d['outputs']} out but the channel map needs "
+            f"{need_in} in / {need_out} out; fix audio.channels; {describe_devices(devices)}"
+        )
     return ok[0]
 
 
@@ -80,8 +91,9 @@ class PortAudioInterface:
     """One duplex stream per take. `on_start(iface)` runs once the stream is live and before
     the program plays (the JACK tests wire their ports there)."""
 
-    def __init__(self, audio: Audio, on_start: Callable[[PortAudioInterface], None] | None = None,
-                 tail_s: float = TAIL_S):
+    def __init__(
+        self, audio: Audio, on_start: Callable[[PortAudioInterface], None] | None = None, tail_s: float = TAIL_S
+    ):
         self.audio = audio
         self.sample_rate = audio.sample_rate
         self.channels = channel_map(audio)
@@ -101,31 +113,44 @@ class PortAudioInterface:
             sd.check_output_settings(channels=self.n_out, **common)
         except sd.PortAudioError as exc:
             need = f"{self.sample_rate} Hz with {self.n_in} in / {self.n_out} out"
-            raise UserError(f"'{self.name}' does not support {need} ({exc}); "
-                            "set audio.sample_rate to a rate the interface runs at") from None
+            raise UserError(
+                f"'{self.name}' does not support {need} ({exc}); set audio.sample_rate to a rate the interface runs at"
+            ) from None
 
     def play_record(self, signal: np.ndarray) -> Recording:
         run = _Run(self._outputs(signal), self.n_in)
         t0 = time.perf_counter()
         sd = _sounddevice()
         try:
-            stream = sd.Stream(device=(self.device["index"],) * 2, samplerate=self.sample_rate,
-                               blocksize=self._blocksize(), channels=(self.n_in, self.n_out),
-                               dtype="float32", callback=run.callback)
+            stream = sd.Stream(
+                device=(self.device["index"],) * 2,
+                samplerate=self.sample_rate,
+                blocksize=self._blocksize(),
+                channels=(self.n_in, self.n_out),
+                dtype="float32",
+                callback=run.callback,
+            )
         except sd.PortAudioError as exc:
-            raise UserError(f"cannot open '{self.name}' ({exc}); close other programs using it "
-                            "or check the plan's sample rate") from None
+            raise UserError(
+                f"cannot open '{self.name}' ({exc}); close other programs using it or check the plan's sample rate"
+            ) from None
         with stream:
             if self.on_start:
                 self.on_start(self)
             run.go.set()
             if not run.done.wait(timeout=len(run.out) / self.sample_rate * 2 + 5):
-                raise UserError(f"'{self.name}' stopped delivering audio mid-take; "
-                                "check the interface is still connected")
+                raise UserError(
+                    f"'{self.name}' stopped delivering audio mid-take; check the interface is still connected"
+                )
         n = len(signal) + int(self.tail_s * self.sample_rate)
         rec = run.rec[:n]
-        return Recording(rec[:, self.channels.loopback - 1].copy(), rec[:, self.channels.return_ - 1].copy(),
-                         self.sample_rate, run.status, time.perf_counter() - t0)
+        return Recording(
+            rec[:, self.channels.loopback - 1].copy(),
+            rec[:, self.channels.return_ - 1].copy(),
+            self.sample_rate,
+            run.status,
+            time.perf_counter() - t0,
+        )
 
     def _blocksize(self) -> int:
         # JACK fixes the period itself; a fixed PortAudio block size there adds a buffer of latency.

@@ -42,8 +42,9 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
 
-def check_take(program: DryProgram, rec: Recording, take: AlignedTake, take_cfg=None,
-               limits: QCThresholds | None = None) -> QCResult:
+def check_take(
+    program: DryProgram, rec: Recording, take: AlignedTake, take_cfg=None, limits: QCThresholds | None = None
+) -> QCResult:
     """`take_cfg` (plan.take) is accepted for the contract; the thresholds live in `limits`."""
     lim = limits or QCThresholds()
     figures = measure(program, rec, take, lim)
@@ -82,8 +83,10 @@ def judge(f: dict, lim: QCThresholds) -> list[str]:
         if count > lim.max_clipped:
             reasons.append(f"{ch} clipped ({count} samples at full scale); lower the {_level_fix(ch)}")
     if f["xruns"] > lim.max_xruns:
-        reasons.append(f"{f['xruns']} xrun(s) during the take (overflow {f['overflow']}, underflow {f['underflow']}); "
-                       "close busy programs or raise the block size")
+        reasons.append(
+            f"{f['xruns']} xrun(s) during the take (overflow {f['overflow']}, underflow {f['underflow']}); "
+            "close busy programs or raise the block size"
+        )
     silent = f["rms_dbfs"]["wet"] < lim.silent_dbfs
     if silent:
         reasons.append(f"return is silent ({f['rms_dbfs']['wet']} dBFS); check the device is on and cabled to input 2")
@@ -100,8 +103,11 @@ def judge(f: dict, lim: QCThresholds) -> list[str]:
 
 
 def _level_fix(channel: str) -> str:
-    return {"dry": "content peak (take.peak_dbfs)", "loopback": "output level or input 1 gain",
-            "wet": "device output or input 2 gain"}[channel]
+    return {
+        "dry": "content peak (take.peak_dbfs)",
+        "loopback": "output level or input 1 gain",
+        "wet": "device output or input 2 gain",
+    }[channel]
 
 
 def esr(target: np.ndarray, estimate: np.ndarray) -> float:
@@ -121,8 +127,9 @@ def replicate_esr(take_a: AlignedTake, take_b: AlignedTake) -> float:
     return esr(take_a.wet[c0:c1], take_b.wet[c0:c1])
 
 
-def warm_up(record: Callable[[], AlignedTake], max_repeats: int = 10,
-            threshold: float = DRIFT_ESR) -> tuple[bool, list[float]]:
+def warm_up(
+    record: Callable[[], AlignedTake], max_repeats: int = 10, threshold: float = DRIFT_ESR
+) -> tuple[bool, list[float]]:
     """Repeat the reference take until two consecutive repeats agree (tube amps drift while
     warming). `record()` records one aligned reference take. Returns (settled, ESRs)."""
     history: list[float] = []

@@ -86,8 +86,13 @@ def measure_jitter(seconds: float = 2.0, step_s: float = 0.001) -> dict:
     """Scheduling jitter of this machine now, measured in a fresh process (no threads of the
     caller's in the way) at SCHED_FIFO priority where allowed. `worst_ms` is the longest time
     a real-time thread could not run: an audio period shorter than that cannot be held."""
-    out = subprocess.run([sys.executable, "-c", _PROBE, str(seconds), str(step_s)],
-                         capture_output=True, text=True, timeout=seconds + 30, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(seconds), str(step_s)],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    )
     figures = json.loads(out.stdout)
     figures["worst_ms"] = max(figures["max_stall_ms"], figures["wakeup_max_ms"])
     return figures

@@ -42,15 +42,27 @@ class Style:
 
 
 TRAIN = Style(
-    lead=(40, 76), bass=(28, 47), roots=(40, 55),
+    lead=(40, 76),
+    bass=(28, 47),
+    roots=(40, 55),
     chords=((0, 7, 12, 16, 19, 24), (0, 7, 12, 15, 19, 24), (0, 7, 12), (0, 4, 7, 12)),
-    note_s=(0.12, 0.6), strum_ms=(8, 25), brightness=(0.08, 0.2), decay_s=(0.8, 2.5), sweep_up=True,
+    note_s=(0.12, 0.6),
+    strum_ms=(8, 25),
+    brightness=(0.08, 0.2),
+    decay_s=(0.8, 2.5),
+    sweep_up=True,
     weights={"sweep": 0.08, "noise": 0.08, "notes": 0.3, "bass": 0.17, "chords": 0.27, "gap": 0.1},
 )
 TEST = Style(
-    lead=(50, 86), bass=(31, 50), roots=(43, 60),
+    lead=(50, 86),
+    bass=(31, 50),
+    roots=(43, 60),
     chords=((0, 4, 10, 14), (0, 5, 7, 12), (0, 3, 10, 15), (0, 7, 10, 16), (0, 4, 7, 11, 14)),
-    note_s=(0.08, 0.45), strum_ms=(3, 40), brightness=(0.15, 0.35), decay_s=(0.4, 1.8), sweep_up=False,
+    note_s=(0.08, 0.45),
+    strum_ms=(3, 40),
+    brightness=(0.15, 0.35),
+    decay_s=(0.4, 1.8),
+    sweep_up=False,
     weights={"sweep": 0.06, "noise": 0.08, "notes": 0.34, "bass": 0.15, "chords": 0.27, "gap": 0.1},
 )
 
@@ -159,8 +171,14 @@ def gap(rng, sr, style: Style, seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * sr))  # lets the device's tails and noise gate behaviour show
 
 
-SEGMENT_SECONDS = {"sweep": (1.5, 4.0), "noise": (1.5, 3.0), "notes": (2.0, 6.0), "bass": (2.0, 6.0),
-                   "chords": (2.0, 6.0), "gap": (0.2, 1.0)}
+SEGMENT_SECONDS = {
+    "sweep": (1.5, 4.0),
+    "noise": (1.5, 3.0),
+    "notes": (2.0, 6.0),
+    "bass": (2.0, 6.0),
+    "chords": (2.0, 6.0),
+    "gap": (0.2, 1.0),
+}
 
 
 def builtin_segment(rng: np.random.Generator, sr: int, style: Style) -> np.ndarray:
@@ -248,8 +266,11 @@ class Content:
 
 
 def _resolve(source: str, base: Path | None) -> Path:
-    candidates = [Path(source)] if Path(source).is_absolute() else [
-        *([base / source, base.parent / source] if base else []), Path.cwd() / source]
+    candidates = (
+        [Path(source)]
+        if Path(source).is_absolute()
+        else [*([base / source, base.parent / source] if base else []), Path.cwd() / source]
+    )
     for c in candidates:
         if c.is_dir():
             return c

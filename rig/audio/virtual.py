@@ -23,8 +23,16 @@ class Fault:
 class VirtualInterface:
     name = "virtual"
 
-    def __init__(self, device, sample_rate: int = 48000, blocksize: int = 256, latency_samples: int = 256,
-                 noise_dbfs: float = -96.0, seed: int = 0, tail_s: float = TAIL_S):
+    def __init__(
+        self,
+        device,
+        sample_rate: int = 48000,
+        blocksize: int = 256,
+        latency_samples: int = 256,
+        noise_dbfs: float = -96.0,
+        seed: int = 0,
+        tail_s: float = TAIL_S,
+    ):
         if getattr(device, "sample_rate", sample_rate) != sample_rate:
             raise ValueError(f"device runs at {device.sample_rate} Hz, interface at {sample_rate} Hz")
         self.device = device

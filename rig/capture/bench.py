@@ -30,8 +30,9 @@ def bench_capture(plan: str | Path | None = None, quick: bool = False) -> dict:
         plan_file = _bench_plan(plan_path, Path(tmp), quick)
         folder = Path(tmp) / "session"
         t0 = time.monotonic()
-        rc = run_capture(CaptureOptions(plan_file=plan_file, session=folder, sim=True, train=False,
-                                        dashboard=False, quiet=True))
+        rc = run_capture(
+            CaptureOptions(plan_file=plan_file, session=folder, sim=True, train=False, dashboard=False, quiet=True)
+        )
         wall = time.monotonic() - t0
         return _figures(folder, load_plan(plan_file), wall, rc)
 
@@ -47,7 +48,9 @@ def _bench_plan(path: Path, tmp: Path, quick: bool) -> Path:
     train = data["train"]
     train["models"] = [str(resolve_path(path, m) or m) for m in train.get("models", ["models/tcn-tvf-45-s-16.yaml"])]
     for split, names in data.get("take", {}).get("sources", {}).items():
-        data["take"]["sources"][split] = [n if n.startswith("builtin:") else str(resolve_path(path, n) or n) for n in names]
+        data["take"]["sources"][split] = [
+            n if n.startswith("builtin:") else str(resolve_path(path, n) or n) for n in names
+        ]
     out = tmp / path.name
     out.write_text(yaml.safe_dump(data))
     return out
@@ -128,8 +131,13 @@ def bench_capture_jack(plan: str | Path | None = None, quick: bool = False) -> d
     finally:
         audio.close()
     return {
-        "bench": "capture --jack", "plan": str(plan_path), "jack_period_frames": PERIOD,
-        "period_ms": round(period_ms, 2), "recorded_s": round(recorded, 1), **totals,
+        "bench": "capture --jack",
+        "plan": str(plan_path),
+        "jack_period_frames": PERIOD,
+        "period_ms": round(period_ms, 2),
+        "recorded_s": round(recorded, 1),
+        **totals,
         "xruns_per_minute": round(totals["xruns"] / recorded * 60, 2),
-        "jitter": jitter, "machine_holds_period": holds_period(jitter, period_ms),
+        "jitter": jitter,
+        "machine_holds_period": holds_period(jitter, period_ms),
     }

@@ -20,8 +20,10 @@ def describe(ev: dict) -> str | None:
     if kind == "train_started":
         return f"{ev.get('model')}: started ({ev.get('params')} parameters)"
     if kind == "train_epoch":
-        return (f"{ev.get('model')}: epoch {ev.get('epoch')} val loss {_num(ev.get('val_loss'))} "
-                f"val ESR {_num(ev.get('val_esr'))} ({ev.get('takes_used')} takes)")
+        return (
+            f"{ev.get('model')}: epoch {ev.get('epoch')} val loss {_num(ev.get('val_loss'))} "
+            f"val ESR {_num(ev.get('val_esr'))} ({ev.get('takes_used')} takes)"
+        )
     if kind == "train_test":
         return f"{ev.get('model')}: test ESR {_num(ev.get('esr'))}"
     if kind == "train_finished":
@@ -33,13 +35,19 @@ def _num(v) -> str:
     return f"{v:.4g}" if isinstance(v, int | float) else "?"
 
 
-def follow_trainer(trainer: Trainer, folder: Path, control: CaptureControl, quiet: bool,
-                   say: Callable[[str], None]) -> None:
+def follow_trainer(
+    trainer: Trainer, folder: Path, control: CaptureControl, quiet: bool, say: Callable[[str], None]
+) -> None:
     events_offset = 0  # replay: training may be well under way already
     console = Console(stderr=True)
     live = console.is_terminal and not quiet
-    with Progress(SpinnerColumn(), TextColumn("[bold]training[/bold] {task.description}"), TimeElapsedColumn(),
-                  console=console, disable=not live) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]training[/bold] {task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not live,
+    ) as bar:
         task = bar.add_task("waiting for the first epoch", total=None)
         while trainer.running:
             if control.stopping:

@@ -33,7 +33,10 @@ class JackAudio:
         self.server = f"rig-capture-{os.getpid()}"
         self.jackd = subprocess.Popen(
             ["jackd", "-n", self.server, "-d", "dummy", "-r", str(plan.audio.sample_rate), "-p", str(PERIOD)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+        )
         try:
             self._start(plan, plan_file, shaft_path)
         except BaseException:
@@ -53,10 +56,28 @@ class JackAudio:
         # (without a robot, e.g. `rig bench capture --jack`, its knobs stay at their defaults).
         shafts = ["--shafts", str(shaft_path)] if shaft_path is not None else []
         self.dut = subprocess.Popen(
-            [sys.executable, "-m", "rig", "sim", "dut", "--jack", "--kind", plan.device.simulator,
-             *shafts, "--plan", str(plan_file), "--server", self.server],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            start_new_session=True, preexec_fn=die_with_parent)
+            [
+                sys.executable,
+                "-m",
+                "rig",
+                "sim",
+                "dut",
+                "--jack",
+                "--kind",
+                plan.device.simulator,
+                *shafts,
+                "--plan",
+                str(plan_file),
+                "--server",
+                self.server,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
         self.patch = jack.Client("rig-patchbay", servername=self.server, no_start_server=True)
         self.patch.activate()
         self._wait_for_dut()

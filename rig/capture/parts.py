@@ -139,7 +139,9 @@ def open_audio(plan: Plan, sim: bool, jack: bool, robot: Robot, plan_file: Path,
         return audio.open_interface(plan.audio)
     knob_source = robot.knob_source()
     if knob_source is None:
-        raise UserError("--sim needs the robot simulator (its shaft angles drive the virtual device); use a sim:// robot port")
+        raise UserError(
+            "--sim needs the robot simulator (its shaft angles drive the virtual device); use a sim:// robot port"
+        )
     if jack:
         from rig.capture.jackpath import open_jack_audio
 

@@ -63,8 +63,10 @@ def _prepare_new(opts: CaptureOptions) -> Prepared:
     _check_folder_free(folder)
     settings = sample_settings(plan)
     if not any(s.split == "train" for s in settings):
-        raise UserError(f"{opts.plan_file}: the settings section gives no training settings; "
-                        "give settings.count or grid values for the knobs")
+        raise UserError(
+            f"{opts.plan_file}: the settings section gives no training settings; "
+            "give settings.count or grid values for the knobs"
+        )
     order, estimate = _route(plan, settings)
     return Prepared(plan, Path(opts.plan_file), folder, settings, order, reference_setting(plan), estimate)
 
@@ -73,8 +75,10 @@ def _prepare_resume(opts: CaptureOptions) -> Prepared:
     session = Session.open(opts.resume)
     plan_file = Path(opts.plan_file) if opts.plan_file else _stored_plan_file(session)
     if not plan_file.is_file():
-        raise UserError(f"the plan file of {opts.resume} ({plan_file}) is gone; give it with --plan PLAN.yaml "
-                        f"(a copy of the plan is in {Path(opts.resume) / SESSION_FILE})")
+        raise UserError(
+            f"the plan file of {opts.resume} ({plan_file}) is gone; give it with --plan PLAN.yaml "
+            f"(a copy of the plan is in {Path(opts.resume) / SESSION_FILE})"
+        )
     plan = load_plan(plan_file)
     if plan_hash(plan) != session.info.get("plan_hash"):
         raise UserError(
@@ -110,7 +114,9 @@ def _stored_plan_file(session: Session) -> Path:
 
 def _check_folder_free(folder: Path) -> None:
     if (folder / SESSION_FILE).exists():
-        raise UserError(f"{folder} already holds a session; continue it with --resume {folder} or choose another --session")
+        raise UserError(
+            f"{folder} already holds a session; continue it with --resume {folder} or choose another --session"
+        )
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UserError(f"{folder} exists and is not an empty folder; choose another --session folder")
 

@@ -40,10 +40,16 @@ class ProgressView:
         self.console = Console(stderr=True)
         self.quiet = quiet
         self.progress = Progress(
-            TextColumn("[bold]capture[/bold]"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[setting]}"), TextColumn("ETA {task.fields[eta]}"),
-            TextColumn("QC {task.fields[qc]}"), TimeElapsedColumn(),
-            console=self.console, transient=False, disable=quiet,
+            TextColumn("[bold]capture[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[setting]}"),
+            TextColumn("ETA {task.fields[eta]}"),
+            TextColumn("QC {task.fields[qc]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+            disable=quiet,
         )
         self.task = self.progress.add_task("capture", total=total, completed=done, setting="", eta="?", qc="-")
 

@@ -67,8 +67,12 @@ def render(summary: dict) -> list[str]:
         lines.append(f"failed: setting {f['setting_id']}: {f['reasons'][-1] if f['reasons'] else '?'}")
     for m in summary["model"]:
         esr = m.get("test_esr")
-        lines.append(f"model {m['model']}: test ESR on unseen settings "
-                     + (f"{esr:.4f}" if isinstance(esr, int | float) else "n/a"))
-    lines.append(f"files: {folder}/takes (audio), {folder}/manifest.jsonl, {folder}/events.jsonl, "
-                 f"{folder}/train (models, report.md)")
+        lines.append(
+            f"model {m['model']}: test ESR on unseen settings "
+            + (f"{esr:.4f}" if isinstance(esr, int | float) else "n/a")
+        )
+    lines.append(
+        f"files: {folder}/takes (audio), {folder}/manifest.jsonl, {folder}/events.jsonl, "
+        f"{folder}/train (models, report.md)"
+    )
     return lines

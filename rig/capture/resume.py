@@ -29,19 +29,25 @@ def prepare_session(session: Session, plan: Plan, reference: Setting) -> list[st
         notes += _sweep(session, our_names(plan, session.settings(), reference))
     except OSError as exc:
         where = exc.filename or session.folder
-        raise UserError(f"cannot check {session.folder} before resuming: {exc.strerror} ({where}); "
-                        f"make the session folder writable, then resume again") from None
+        raise UserError(
+            f"cannot check {session.folder} before resuming: {exc.strerror} ({where}); "
+            f"make the session folder writable, then resume again"
+        ) from None
     return notes
 
 
 def _check_takes_folder(folder: Path) -> None:
     takes = folder / TAKES_DIR
     if takes.is_symlink() and not takes.exists():
-        raise UserError(f"{takes} links to {os.readlink(takes)}, which is not there (a disk not mounted?); "
-                        "make it reachable, then resume again")
+        raise UserError(
+            f"{takes} links to {os.readlink(takes)}, which is not there (a disk not mounted?); "
+            "make it reachable, then resume again"
+        )
     if not takes.exists():
-        raise UserError(f"{takes} is missing, so every take of this session is gone from it; restore the folder, "
-                        f"or create an empty {takes} to record every take again")
+        raise UserError(
+            f"{takes} is missing, so every take of this session is gone from it; restore the folder, "
+            f"or create an empty {takes} to record every take again"
+        )
     if not takes.is_dir():
         raise UserError(f"{takes} is not a folder; move that file away and restore the takes folder, then resume again")
 
@@ -51,14 +57,18 @@ def _repair_logs(folder: Path) -> list[str]:
     for name in (MANIFEST_FILE, EVENTS_FILE):
         kept = repair_torn_tail(folder / name)
         if kept:
-            notes.append(f"{name} ended in a torn line (a write cut short by a crash or a full disk); "
-                         f"cut it off before appending, the fragment is kept in {kept}")
+            notes.append(
+                f"{name} ended in a torn line (a write cut short by a crash or a full disk); "
+                f"cut it off before appending, the fragment is kept in {kept}"
+            )
     damaged = unnoted_damage(folder, scan_manifest(folder))
     if damaged:
         note_damage(folder, damaged)
         shown = ", ".join(map(str, damaged[:10])) + (" ..." if len(damaged) > 10 else "")
-        notes.append(f"{MANIFEST_FILE} line(s) {shown} damaged (not a take record); those takes count as not "
-                     f"captured and are recorded again; the lines stay in the file (rig verify lists them)")
+        notes.append(
+            f"{MANIFEST_FILE} line(s) {shown} damaged (not a take record); those takes count as not "
+            f"captured and are recorded again; the lines stay in the file (rig verify lists them)"
+        )
     return notes
 
 
@@ -70,7 +80,9 @@ def _check_takes(session: Session) -> list[str]:
         problems = take_problems(session.folder, record)
         if not problems:
             continue
-        present = [p for p in (session.folder / rel for rel in record["files"].values()) if p.exists() or p.is_symlink()]
+        present = [
+            p for p in (session.folder / rel for rel in record["files"].values()) if p.exists() or p.is_symlink()
+        ]
         moved = f"its files are moved to {session.move_aside(present)}" if present else "no file of it is left"
         session.retract(record["take_id"], problems[0])
         again = "recorded again" if record.get("split") != "reference" else "not needed again (a reference)"
@@ -112,8 +124,10 @@ def _sweep(session: Session, ours: re.Pattern) -> list[str]:
     notes = []
     if unlisted:
         dest = session.move_aside(unlisted)
-        notes.append(f"{len(unlisted)} take file(s) in {takes} that no manifest line lists are moved to {dest} "
-                     "(nothing is deleted); their settings are recorded again")
+        notes.append(
+            f"{len(unlisted)} take file(s) in {takes} that no manifest line lists are moved to {dest} "
+            "(nothing is deleted); their settings are recorded again"
+        )
     if foreign:
         shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
         notes.append(f"{len(foreign)} file(s) in {takes} that are not this session's are left alone: {shown}")

@@ -51,7 +51,9 @@ class CaptureRun:
         with contextlib.ExitStack() as stack:
             robot = self._open_robot()
             stack.callback(robot.close)
-            iface = open_audio(self.plan, self.opts.sim, self.opts.jack, robot, self.prep.plan_file, self.opts.audio_faults)
+            iface = open_audio(
+                self.plan, self.opts.sim, self.opts.jack, robot, self.prep.plan_file, self.opts.audio_faults
+            )
             stack.callback(_close, iface)
             self._open_session(robot, iface)
             stack.enter_context(self._dashboard())
@@ -110,12 +112,24 @@ class CaptureRun:
         return Robot(self.plan, robot_port(self.plan, self.opts.sim, self.opts.robot_faults))
 
     def _open_session(self, robot: Robot, iface) -> None:
-        rig_info = {"sim": self.opts.sim, "jack": self.opts.jack, "robot_port": robot.port,
-                    "firmware": robot.banner, "interface": str(getattr(iface, "name", self.plan.audio.interface))}
+        rig_info = {
+            "sim": self.opts.sim,
+            "jack": self.opts.jack,
+            "robot_port": robot.port,
+            "firmware": robot.banner,
+            "interface": str(getattr(iface, "name", self.plan.audio.interface)),
+        }
         if self.session is None:
             p = self.prep
-            self.session = Session.create(p.folder, p.plan, p.plan_file, p.settings, p.order, p.reference,
-                                          extra={"rig": rig_info, "estimate_s": round(p.estimate_s, 1)})
+            self.session = Session.create(
+                p.folder,
+                p.plan,
+                p.plan_file,
+                p.settings,
+                p.order,
+                p.reference,
+                extra={"rig": rig_info, "estimate_s": round(p.estimate_s, 1)},
+            )
             self.session.lock()
         self.events = self.session.events
         for note in self.prep.notes:  # what resume repaired or moved aside: shown even with --quiet
@@ -125,10 +139,17 @@ class CaptureRun:
     def _announce_start(self) -> None:
         p, rig_info = self.prep, self.rig_info
         self.events.emit(
-            "run_started", plan_name=p.plan_file.stem, device=self.plan.device.name,
+            "run_started",
+            plan_name=p.plan_file.stem,
+            device=self.plan.device.name,
             knobs=[{"name": k.name, "min": k.min, "max": k.max} for k in self.plan.knobs],
-            total=len(p.order), route=p.order, dashboard=self.dashboard_url, resumed=p.session is not None,
-            done=len(p.order) - len(p.todo()), estimate_s=round(p.estimate_s, 1), rig=rig_info,
+            total=len(p.order),
+            route=p.order,
+            dashboard=self.dashboard_url,
+            resumed=p.session is not None,
+            done=len(p.order) - len(p.todo()),
+            estimate_s=round(p.estimate_s, 1),
+            rig=rig_info,
         )
 
     @contextlib.contextmanager
@@ -208,16 +229,28 @@ class CaptureRun:
             self.tally.ok += 1
             self.tally.retried += outcome.retries > 0
             rec = outcome.record
-            self.events.emit("take_recorded", take_id=tid, setting_id=setting.id, index=index, split=setting.split,
-                             knobs=setting.values, latency_samples=rec["latency_samples"],
-                             snr_db=rec["qc"].get("snr_db"), retries=outcome.retries, qc=rec["qc"],
-                             seconds={k: round(v, 3) for k, v in outcome.seconds.items()})
+            self.events.emit(
+                "take_recorded",
+                take_id=tid,
+                setting_id=setting.id,
+                index=index,
+                split=setting.split,
+                knobs=setting.values,
+                latency_samples=rec["latency_samples"],
+                snr_db=rec["qc"].get("snr_db"),
+                retries=outcome.retries,
+                qc=rec["qc"],
+                seconds={k: round(v, 3) for k, v in outcome.seconds.items()},
+            )
             if self.opts.after_commit:
                 self.opts.after_commit(rec)
         elif not self.control.stopping or outcome.retries > self.plan.take.max_retries:
             self.tally.failed.append({"setting_id": setting.id, "reasons": outcome.reasons})
-            self._alert("error", "take_skipped",
-                        f"setting {setting.id} ({tid}) failed {len(outcome.reasons)} times, skipped: {outcome.reasons[-1]}")
+            self._alert(
+                "error",
+                "take_skipped",
+                f"setting {setting.id} ({tid}) failed {len(outcome.reasons)} times, skipped: {outcome.reasons[-1]}",
+            )
         return outcome
 
     def _announce(self, outcome: Outcome, done: int, total: int, left: int) -> None:
@@ -236,14 +269,25 @@ class CaptureRun:
             return
         self.references += 1
         value = self.drift.check(outcome.wet_content)
-        self.events.emit("take_recorded", take_id=outcome.take_id, setting_id=-1, index=-1, split="reference",
-                         knobs=setting.values, latency_samples=outcome.record["latency_samples"],
-                         snr_db=outcome.record["qc"].get("snr_db"), retries=outcome.retries,
-                         qc=outcome.record["qc"], drift_esr=value)
+        self.events.emit(
+            "take_recorded",
+            take_id=outcome.take_id,
+            setting_id=-1,
+            index=-1,
+            split="reference",
+            knobs=setting.values,
+            latency_samples=outcome.record["latency_samples"],
+            snr_db=outcome.record["qc"].get("snr_db"),
+            retries=outcome.retries,
+            qc=outcome.record["qc"],
+            drift_esr=value,
+        )
         if value is not None:
             self.tally.drift_max = max(self.tally.drift_max or 0.0, value)
             if value > DRIFT_ESR:
-                self._alert("warning", "drift", f"reference take drifted: ESR {value:.4f} vs the first (limit {DRIFT_ESR})")
+                self._alert(
+                    "warning", "drift", f"reference take drifted: ESR {value:.4f} vs the first (limit {DRIFT_ESR})"
+                )
 
     def _park(self, robot: Robot) -> None:
         try:

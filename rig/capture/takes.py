@@ -47,8 +47,7 @@ def knob_tolerance(plan: Plan, knob) -> float:
 
 
 class Recorder:
-    def __init__(self, plan: Plan, session: Session, events: EventLog, robot: Robot, iface,
-                 control: CaptureControl):
+    def __init__(self, plan: Plan, session: Session, events: EventLog, robot: Robot, iface, control: CaptureControl):
         self.plan, self.session, self.events = plan, session, events
         self.robot, self.iface, self.control = robot, iface, control
         self._programs: dict[tuple, object] = {}
@@ -59,7 +58,11 @@ class Recorder:
         from rig.audio import build_program
 
         # Every setting gets its own content (variety for training); references repeat one.
-        seed = self.plan.settings.seed if setting.split == "reference" else self.plan.settings.seed * 100_003 + setting.id + 1
+        seed = (
+            self.plan.settings.seed
+            if setting.split == "reference"
+            else self.plan.settings.seed * 100_003 + setting.id + 1
+        )
         key = (setting.split, seed)
         if key not in self._programs:
             if len(self._programs) > 4:
@@ -72,8 +75,14 @@ class Recorder:
         self.events.emit("robot", state="moving", knobs=setting.values)
         self.robot.move(setting.values)
         out.seconds["move"] = time.monotonic() - t0
-        self.events.emit("moved", setting_id=setting.id, knobs=setting.values, seconds=round(out.seconds["move"], 3),
-                         actual=self.robot.actual(), recoveries=self.robot.recoveries)
+        self.events.emit(
+            "moved",
+            setting_id=setting.id,
+            knobs=setting.values,
+            seconds=round(out.seconds["move"], 3),
+            actual=self.robot.actual(),
+            recoveries=self.robot.recoveries,
+        )
         self.events.emit("robot", state="idle", knobs=setting.values)
         t0 = time.monotonic()
         time.sleep(self.plan.robot.settle_s / self.robot.time_scale)
@@ -85,9 +94,12 @@ class Recorder:
         if actual is None:
             return None
         worst = dict(self.robot.worst)
-        wrong = [f"{k.name} at {actual[k.name]:.3f} (off by up to {worst.get(k.name, 0.0):.3f}) not {setting.values[k.name]:g}"
-                 for k in self.plan.knobs if k.axis is not None
-                 and max(abs(actual[k.name] - setting.values[k.name]), worst.get(k.name, 0.0)) > knob_tolerance(self.plan, k)]
+        wrong = [
+            f"{k.name} at {actual[k.name]:.3f} (off by up to {worst.get(k.name, 0.0):.3f}) not {setting.values[k.name]:g}"
+            for k in self.plan.knobs
+            if k.axis is not None
+            and max(abs(actual[k.name] - setting.values[k.name]), worst.get(k.name, 0.0)) > knob_tolerance(self.plan, k)
+        ]
         return "knob off target: " + ", ".join(wrong) if wrong else None
 
     def record_once(self, setting: Setting, program, out: Outcome):
@@ -120,9 +132,15 @@ class Recorder:
     def emit_levels(self, program, rec) -> None:
         send, loop, ret = program.signal, np.asarray(rec.loopback), np.asarray(rec.wet)
         self.events.emit(
-            "levels", send_dbfs=dbfs(send), loopback_dbfs=dbfs(loop), return_dbfs=dbfs(ret),
-            clipped={"send": bool(np.max(np.abs(send)) >= CLIP), "loopback": bool(len(loop) and np.max(np.abs(loop)) >= CLIP),
-                     "return": bool(len(ret) and np.max(np.abs(ret)) >= CLIP)},
+            "levels",
+            send_dbfs=dbfs(send),
+            loopback_dbfs=dbfs(loop),
+            return_dbfs=dbfs(ret),
+            clipped={
+                "send": bool(np.max(np.abs(send)) >= CLIP),
+                "loopback": bool(len(loop) and np.max(np.abs(loop)) >= CLIP),
+                "return": bool(len(ret) and np.max(np.abs(ret)) >= CLIP),
+            },
         )
 
     # ---- the whole take ---------------------------------------------------------------
@@ -172,9 +190,13 @@ class Recorder:
         """An inverted loopback is aligned correctly but is worth knowing about: say so once."""
         if getattr(take, "loopback_polarity", 1) < 0 and not self._polarity_told:
             self._polarity_told = True
-            self.events.emit("alert", level="warning", kind="loopback_polarity",
-                             message="the loopback arrives polarity-inverted (pin 2/3 swapped cable or inverting "
-                                     "input); aligned correctly, recorded as loopback_polarity -1 in the manifest")
+            self.events.emit(
+                "alert",
+                level="warning",
+                kind="loopback_polarity",
+                message="the loopback arrives polarity-inverted (pin 2/3 swapped cable or inverting "
+                "input); aligned correctly, recorded as loopback_polarity -1 in the manifest",
+            )
 
     def drop_temps(self, take_id: str, temps: dict) -> None:
         """Free the space of a take that was not stored. Once its manifest line is written the
@@ -222,8 +244,11 @@ def _plain(value):
 def disk_error(exc: OSError, folder: Path, take_id: str | None = None) -> UserError:
     what = f"take {take_id}" if take_id else "the session"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return UserError(f"disk full while writing {what} in {folder}; free some space, "
-                         f"then continue with: rig capture --resume {folder}")
+        return UserError(
+            f"disk full while writing {what} in {folder}; free some space, "
+            f"then continue with: rig capture --resume {folder}"
+        )
     cause = exc.strerror or str(exc)
-    return UserError(f"cannot write {what} in {folder}: {cause}; fix it, "
-                     f"then continue with: rig capture --resume {folder}")
+    return UserError(
+        f"cannot write {what} in {folder}: {cause}; fix it, then continue with: rig capture --resume {folder}"
+    )

@@ -49,9 +49,22 @@ class Trainer:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "rig", "train", "--follow", "--quiet", "--device", self.device, str(self.folder)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=trainer_child_setup,
+                [
+                    sys.executable,
+                    "-m",
+                    "rig",
+                    "train",
+                    "--follow",
+                    "--quiet",
+                    "--device",
+                    self.device,
+                    str(self.folder),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=trainer_child_setup,
                 env={**os.environ, **TRAINER_ENV},
             )
         finally:

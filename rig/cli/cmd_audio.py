@@ -31,10 +31,13 @@ def _devices(args) -> int:
         return 0
     print(f"{'#':>3}  {'name':40} {'host API':28} {'in':>3} {'out':>4}  rate")
     for d in devices:
-        print(f"{d['index']:>3}  {d['name'][:40]:40} {d['hostapi'][:28]:28} {d['inputs']:>3} {d['outputs']:>4}  "
-              f"{d['default_samplerate']:.0f}")
-    print("use a name (or part of it) as audio.interface in the plan, "
-          "or a preset: scarlett-solo, scarlett-2i2, motu-m4")
+        print(
+            f"{d['index']:>3}  {d['name'][:40]:40} {d['hostapi'][:28]:28} {d['inputs']:>3} {d['outputs']:>4}  "
+            f"{d['default_samplerate']:.0f}"
+        )
+    print(
+        "use a name (or part of it) as audio.interface in the plan, or a preset: scarlett-solo, scarlett-2i2, motu-m4"
+    )
     return 0
 
 

@@ -48,9 +48,16 @@ def _infer(args):
 def _quality(args):
     from rig.train.quality import bench_quality
 
-    return bench_quality(plan=args.plan, budgets=args.budget_minutes or [10.0], threads=args.threads or 2,
-                         seed=args.seed, cache=args.cache, model=args.model, device=args.device or "cpu",
-                         quiet=not args.verbose)
+    return bench_quality(
+        plan=args.plan,
+        budgets=args.budget_minutes or [10.0],
+        threads=args.threads or 2,
+        seed=args.seed,
+        cache=args.cache,
+        model=args.model,
+        device=args.device or "cpu",
+        quiet=not args.verbose,
+    )
 
 
 def _play(args):
@@ -65,7 +72,17 @@ def _verify(args):
     return bench_verify(quick=args.quick)
 
 
-BENCHES = {"verify": _verify, "play": _play, "quality": _quality, "route": _route, "align": _align, "sim": _sim, "capture": _capture, "train": _train, "infer": _infer}
+BENCHES = {
+    "verify": _verify,
+    "play": _play,
+    "quality": _quality,
+    "route": _route,
+    "align": _align,
+    "sim": _sim,
+    "capture": _capture,
+    "train": _train,
+    "infer": _infer,
+}
 
 
 def register(sub) -> None:
@@ -73,13 +90,24 @@ def register(sub) -> None:
     p.add_argument("part", choices=sorted(BENCHES), help="what to measure")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.add_argument("--plan", help="plan for benchmarks that need one (capture)")
-    p.add_argument("--best-known", type=float, metavar="SECONDS",
-                   help="route: compare the default solve with a long best-known run of this many seconds")
+    p.add_argument(
+        "--best-known",
+        type=float,
+        metavar="SECONDS",
+        help="route: compare the default solve with a long best-known run of this many seconds",
+    )
     q = p.add_argument_group("quality")
-    q.add_argument("--budget-minutes", type=float, action="append", metavar="MIN",
-                   help="quality: training budget (repeatable, one run each; default 10)")
+    q.add_argument(
+        "--budget-minutes",
+        type=float,
+        action="append",
+        metavar="MIN",
+        help="quality: training budget (repeatable, one run each; default 10)",
+    )
     q.add_argument("--threads", type=int, help="quality: torch threads (default 2)")
-    q.add_argument("--seed", type=int, help="quality: settings/program seed of the simulated session (default: the plan's)")
+    q.add_argument(
+        "--seed", type=int, help="quality: settings/program seed of the simulated session (default: the plan's)"
+    )
     q.add_argument("--cache", help="quality: where simulated sessions are kept (default ~/.cache/rig/bench)")
     q.add_argument("--model", help="quality: model config (default models/tcn-tvf-45-s-16.yaml)")
     q.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="quality: training device (default cpu)")

@@ -7,21 +7,41 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("capture", help="capture a plan: move the knobs, record every setting, train",
-                       description="Capture every setting of a plan into a session folder. "
-                                   "Ctrl-C stops after the current take (resumable); twice aborts at once.")
-    p.add_argument("--plan", type=Path, help="plan YAML or shipped name, e.g. demo or capture_plans/demo.yaml (with --resume: optional)")
+    p = sub.add_parser(
+        "capture",
+        help="capture a plan: move the knobs, record every setting, train",
+        description="Capture every setting of a plan into a session folder. "
+        "Ctrl-C stops after the current take (resumable); twice aborts at once.",
+    )
+    p.add_argument(
+        "--plan",
+        type=Path,
+        help="plan YAML or shipped name, e.g. demo or capture_plans/demo.yaml (with --resume: optional)",
+    )
     p.add_argument("--session", type=Path, help="new session folder (default sessions/<plan>-<date>-<time>)")
     p.add_argument("--resume", type=Path, metavar="DIR", help="continue the session in DIR")
     p.add_argument("--sim", action="store_true", help="simulated rig: robot simulator and virtual device")
-    p.add_argument("--jack", action="store_true", help="with --sim: real audio path (jackd dummy, DUT client, PortAudio)")
+    p.add_argument(
+        "--jack", action="store_true", help="with --sim: real audio path (jackd dummy, DUT client, PortAudio)"
+    )
     p.add_argument("--no-train", dest="train", action="store_false", help="do not start the trainer")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
-                   help="where the automatic training runs (default auto: CUDA when present, else the CPU)")
-    p.add_argument("--dashboard", action=argparse.BooleanOptionalAction, default=True,
-                   help="serve the browser dashboard (default on)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="dashboard address: a loopback one (default 127.0.0.1); capture has no --allow-remote")
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda", "mps"],
+        default="auto",
+        help="where the automatic training runs (default auto: CUDA when present, else the CPU)",
+    )
+    p.add_argument(
+        "--dashboard",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve the browser dashboard (default on)",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="dashboard address: a loopback one (default 127.0.0.1); capture has no --allow-remote",
+    )
     p.add_argument("--port", type=int, default=8765, help="dashboard port (default 8765; a busy port picks a free one)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -50,12 +70,24 @@ def run(args) -> int:
         from rig.plan.locate import locate_plan
 
         args.plan = locate_plan(args.plan)
-    opts = CaptureOptions(plan_file=args.plan, session=args.session, resume=args.resume, sim=args.sim,
-                          jack=args.jack, train=args.train, dashboard=args.dashboard, host=args.host,
-                          port=args.port, quiet=args.quiet, train_device=args.device)
+    opts = CaptureOptions(
+        plan_file=args.plan,
+        session=args.session,
+        resume=args.resume,
+        sim=args.sim,
+        jack=args.jack,
+        train=args.train,
+        dashboard=args.dashboard,
+        host=args.host,
+        port=args.port,
+        quiet=args.quiet,
+        train_device=args.device,
+    )
     try:
         return run_capture(opts)
     except Aborted:  # a second Ctrl-C during start-up or tear-down: committed takes are safe
-        print(f"rig: aborted; continue with: rig capture --resume {args.resume or args.session or 'SESSION'}",
-              file=sys.stderr)
+        print(
+            f"rig: aborted; continue with: rig capture --resume {args.resume or args.session or 'SESSION'}",
+            file=sys.stderr,
+        )
         return 130

@@ -12,8 +12,11 @@ def register(sub) -> None:
     p.add_argument("session", help="session folder written by rig capture")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="allow a non-loopback --host and any Host header (other machines can read the session)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host and any Host header (other machines can read the session)",
+    )
     p.set_defaults(func=run)
 
 

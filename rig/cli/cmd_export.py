@@ -8,20 +8,33 @@ from pathlib import Path
 
 def register(sub) -> None:
     e = sub.add_parser(
-        "export", help="re-export a trained model, or write NAM snapshots (--nam) / Proteus JSON (--proteus)",
+        "export",
+        help="re-export a trained model, or write NAM snapshots (--nam) / Proteus JSON (--proteus)",
         description="Without --nam/--proteus: re-export SESSION/train/NAME from best.pt (TorchScript, ONNX, card). "
-                    "--nam: write .nam files of the model frozen at knob settings (LSTM-Concat with a Linear head, "
-                    "e.g. models/lstm-c-32-nam.yaml). --proteus: write GuitarML Proteus JSON "
-                    "(models/lstm-c-40-proteus.yaml, one or two knobs).")
-    e.add_argument("source", type=Path, metavar="SESSION|MODEL",
-                   help="a session (with --model NAME), or a model: export folder, train/<model> folder or .pt")
+        "--nam: write .nam files of the model frozen at knob settings (LSTM-Concat with a Linear head, "
+        "e.g. models/lstm-c-32-nam.yaml). --proteus: write GuitarML Proteus JSON "
+        "(models/lstm-c-40-proteus.yaml, one or two knobs).",
+    )
+    e.add_argument(
+        "source",
+        type=Path,
+        metavar="SESSION|MODEL",
+        help="a session (with --model NAME), or a model: export folder, train/<model> folder or .pt",
+    )
     e.add_argument("--model", metavar="NAME", help="model name (folder under SESSION/train)")
     kind = e.add_mutually_exclusive_group()
     kind.add_argument("--nam", action="store_true", help="write NAM snapshots (.nam)")
     kind.add_argument("--proteus", action="store_true", help="write a GuitarML Proteus JSON file")
-    e.add_argument("--set", default="", metavar="KNOBS", help="--nam: dial values, e.g. gain=6,bass=4 (others: mid-range)")
-    e.add_argument("--sweep", action="append", default=[], metavar="K=A:B:N",
-                   help="--nam: N snapshots of knob K from A to B (repeatable: a grid), e.g. gain=0:10:11")
+    e.add_argument(
+        "--set", default="", metavar="KNOBS", help="--nam: dial values, e.g. gain=6,bass=4 (others: mid-range)"
+    )
+    e.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="K=A:B:N",
+        help="--nam: N snapshots of knob K from A to B (repeatable: a grid), e.g. gain=0:10:11",
+    )
     e.add_argument("--out", type=Path, help="--nam: folder (default: nam/ beside the model); --proteus: .json file")
     e.add_argument("--gear-type", choices=_nam().GEAR_TYPES, help="--nam metadata: gear type")
     e.add_argument("--tone-type", choices=_nam().TONE_TYPES, help="--nam metadata: tone type")

@@ -82,17 +82,27 @@ def _print(s: dict) -> None:
     console.print(f"[bold]{s['device']}[/bold] {s['mode']}".rstrip())
     table = Table("knob", "axis", "range", "rotation", "sampled")
     for k in s["knobs"]:
-        sampled = f"fixed at {k['fixed']:g}" if k["fixed"] is not None else (
-            f"detents {k['detents']}" if k["detents"] else "continuous")
-        table.add_row(k["name"], str(k["axis"] if k["axis"] is not None else "-"),
-                      f"{k['range'][0]:g}..{k['range'][1]:g}", f"{k['rotation_deg']:g} deg", sampled)
+        sampled = (
+            f"fixed at {k['fixed']:g}"
+            if k["fixed"] is not None
+            else (f"detents {k['detents']}" if k["detents"] else "continuous")
+        )
+        table.add_row(
+            k["name"],
+            str(k["axis"] if k["axis"] is not None else "-"),
+            f"{k['range'][0]:g}..{k['range'][1]:g}",
+            f"{k['rotation_deg']:g} deg",
+            sampled,
+        )
     console.print(table)
     c = s["settings"]
     console.print(
         f"settings ({s['sampling']}): {s['total_settings']} = train {c['train']}, val {c['val']}, test {c['test']}"
     )
-    console.print(f"audio: {s['take_seconds']:g} s per take, {s['audio_minutes']:g} min in all, "
-                  f"{s['sample_rate']} Hz via {s['interface']}; robot on {s['robot_port']}")
+    console.print(
+        f"audio: {s['take_seconds']:g} s per take, {s['audio_minutes']:g} min in all, "
+        f"{s['sample_rate']} Hz via {s['interface']}; robot on {s['robot_port']}"
+    )
     if "route" in s:
         _print_route(console, s["route"])
     if "plot" in s:

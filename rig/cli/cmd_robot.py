@@ -32,18 +32,25 @@ def register(subparsers) -> None:
     common(p)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("setup", help="guided first run: find each knob's direction and travel, write them to the plan",
-                       description="Per motorised knob: home, jog and ask which way it turned, find the far stop by "
-                                   "asking whether it still turns, then write rotation_deg and robot.invert_axes into "
-                                   "the plan (the rest of the file is left as it is). Answers come from stdin.")
+    p = sub.add_parser(
+        "setup",
+        help="guided first run: find each knob's direction and travel, write them to the plan",
+        description="Per motorised knob: home, jog and ask which way it turned, find the far stop by "
+        "asking whether it still turns, then write rotation_deg and robot.invert_axes into "
+        "the plan (the rest of the file is left as it is). Answers come from stdin.",
+    )
     common(p)
     p.add_argument("--knob", action="append", metavar="NAME", help="set up only this knob (repeatable; default: all)")
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser("flash", help="upload the firmware to an Arduino with avrdude, then check its banner")
     p.add_argument("--port", required=True, help="the board's serial port, e.g. /dev/ttyACM0 (rig robot ports)")
-    p.add_argument("--board", choices=["uno", "nano", "nano-old"], default="uno",
-                   help="uno and nano: optiboot at 115200 baud; nano-old: old bootloader at 57600 (default uno)")
+    p.add_argument(
+        "--board",
+        choices=["uno", "nano", "nano-old"],
+        default="uno",
+        help="uno and nano: optiboot at 115200 baud; nano-old: old bootloader at 57600 (default uno)",
+    )
     p.add_argument("--hex", type=Path, help="image to upload (default: firmware/build/rig-fw.hex, built if needed)")
     p.set_defaults(func=cmd_flash)
 
@@ -153,10 +160,15 @@ def _write_setup(path: Path, plan, results) -> None:
 
     done = {r.axis for r in results}
     inverted = {r.axis for r in results if r.inverted} | (set(plan.robot.invert_axes) - done)
-    update_plan_file(path, {r.knob: {"rotation_deg": f"{r.rotation_deg:g}"} for r in results},
-                     {"invert_axes": f"[{', '.join(map(str, sorted(inverted)))}]"})
-    print(f"wrote {path}: " + ", ".join(f"{r.knob} {r.rotation_deg:g} deg{' (inverted)' if r.inverted else ''}"
-                                         for r in results))
+    update_plan_file(
+        path,
+        {r.knob: {"rotation_deg": f"{r.rotation_deg:g}"} for r in results},
+        {"invert_axes": f"[{', '.join(map(str, sorted(inverted)))}]"},
+    )
+    print(
+        f"wrote {path}: "
+        + ", ".join(f"{r.knob} {r.rotation_deg:g} deg{' (inverted)' if r.inverted else ''}" for r in results)
+    )
 
 
 def cmd_flash(args) -> int:

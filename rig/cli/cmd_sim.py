@@ -14,10 +14,16 @@ def register(sub) -> None:
 
     d = ssub.add_parser("dut", help="run a simulated device: as a JACK client, or on a WAV file")
     d.add_argument("--jack", action="store_true", help="serve the device as JACK client ports NAME:in/NAME:out")
-    d.add_argument("--kind", choices=("amp", "fuzz"), default=None,
-                   help="device (default: the plan's device.simulator, else amp)")
-    d.add_argument("--set", action="append", default=[], metavar="K=V[,K=V]",
-                   help="knob dial values, e.g. gain=5,bass=3 (repeatable)")
+    d.add_argument(
+        "--kind", choices=("amp", "fuzz"), default=None, help="device (default: the plan's device.simulator, else amp)"
+    )
+    d.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="K=V[,K=V]",
+        help="knob dial values, e.g. gain=5,bass=3 (repeatable)",
+    )
     d.add_argument("--shafts", type=Path, help="shaft-angle file published by the robot simulator")
     d.add_argument("--plan", type=Path, help="plan mapping motor axes to knobs (needed with --shafts)")
     d.add_argument("--name", default="dut", help="JACK client name (default dut)")
@@ -32,8 +38,7 @@ def register(sub) -> None:
     r = ssub.add_parser("response", help="plot frequency response and I/O curves as PNG")
     r.add_argument("--kind", choices=("amp", "fuzz"), default="amp")
     r.add_argument("--out", type=Path, default=Path("out/sim"), help="output folder (default out/sim)")
-    r.add_argument("--set", action="append", default=[], metavar="K=V[,K=V]",
-                   help="base knob values for the sweeps")
+    r.add_argument("--set", action="append", default=[], metavar="K=V[,K=V]", help="base knob values for the sweeps")
     r.set_defaults(func=_response)
 
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -49,13 +54,17 @@ def parse_sets(items: list[str]) -> dict[str, float]:
                     raise ValueError
                 values[name.strip()] = float(val)
             except ValueError:
-                raise UserError(f"cannot read knob setting '{part}'; write NAME=VALUE, e.g. --set gain=5,bass=3") from None
+                raise UserError(
+                    f"cannot read knob setting '{part}'; write NAME=VALUE, e.g. --set gain=5,bass=3"
+                ) from None
     return values
 
 
 def _load_plan(path: Path):
     if not path.is_file():
-        raise UserError(f"plan file {path} not found; give the path of a plan YAML, e.g. capture_plans/marshall_jvm.yaml")
+        raise UserError(
+            f"plan file {path} not found; give the path of a plan YAML, e.g. capture_plans/marshall_jvm.yaml"
+        )
     try:
         from rig.plan import load_plan  # the plan part's loader, when present
 
@@ -113,12 +122,21 @@ def _dut(args) -> int:
         source = _knob_source(args)
 
         def ready() -> None:
-            print(f"rig: serving simulated device on JACK as {args.name}:in -> {args.name}:out "
-                  "(Ctrl-C stops)", file=sys.stderr, flush=True)
+            print(
+                f"rig: serving simulated device on JACK as {args.name}:in -> {args.name}:out (Ctrl-C stops)",
+                file=sys.stderr,
+                flush=True,
+            )
 
-        stats = run_jack_dut(lambda fs: _device(args, fs), source, client_name=args.name,
-                             servername=args.server, ready=ready,
-                             connect_in=args.connect_in, connect_out=args.connect_out)
+        stats = run_jack_dut(
+            lambda fs: _device(args, fs),
+            source,
+            client_name=args.name,
+            servername=args.server,
+            ready=ready,
+            connect_in=args.connect_in,
+            connect_out=args.connect_out,
+        )
         print(f"rig: stopped after {stats.blocks} periods, {stats.xruns} xruns", file=sys.stderr)
         for err in stats.errors:
             print(f"rig: {err}", file=sys.stderr)

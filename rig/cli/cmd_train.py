@@ -6,23 +6,41 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train models on a session (--follow: while it is captured)",
-                       description="Train the plan's models (or --model configs) on a session folder, test on the "
-                                   "held-out settings, export and write train/report.md. Resumes from train/<model>/last.pt.")
+    p = sub.add_parser(
+        "train",
+        help="train models on a session (--follow: while it is captured)",
+        description="Train the plan's models (or --model configs) on a session folder, test on the "
+        "held-out settings, export and write train/report.md. Resumes from train/<model>/last.pt.",
+    )
     p.add_argument("session", type=Path, metavar="SESSION", help="session folder written by rig capture")
-    p.add_argument("--follow", action="store_true", help="start once enough takes exist, add new takes as they arrive, "
-                   "and stop following when the capture has finished or aborted")
-    p.add_argument("--model", action="append", metavar="YAML", help="model config (repeatable; default: the plan's train.models)")
-    p.add_argument("--budget-minutes", type=float, help="training budget after capture ended, shared by the models "
-                   "(default: the plan's train.budget_minutes)")
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="start once enough takes exist, add new takes as they arrive, "
+        "and stop following when the capture has finished or aborted",
+    )
+    p.add_argument(
+        "--model", action="append", metavar="YAML", help="model config (repeatable; default: the plan's train.models)"
+    )
+    p.add_argument(
+        "--budget-minutes",
+        type=float,
+        help="training budget after capture ended, shared by the models (default: the plan's train.budget_minutes)",
+    )
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: the model config's)")
     p.add_argument("--epoch-segments", type=int, default=16, help="segments per epoch (default 16)")
     p.add_argument("--batch-size", type=int, help="segments per batch (default: 8 on a CPU, 32 on a GPU)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
-                   help="where to train (default auto: CUDA when present, else the CPU); a GPU also "
-                        "gets 3 s segments, mixed precision and pinned memory")
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda", "mps"],
+        default="auto",
+        help="where to train (default auto: CUDA when present, else the CPU); a GPU also "
+        "gets 3 s segments, mixed precision and pinned memory",
+    )
     p.add_argument("--max-epochs", type=int, help="stop after this many epochs")
-    p.add_argument("--input", choices=["dry", "loopback"], default="dry", help="model input: dry as sent (default) or loopback")
+    p.add_argument(
+        "--input", choices=["dry", "loopback"], default="dry", help="model input: dry as sent (default) or loopback"
+    )
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints and start over")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -45,17 +63,29 @@ def run_train(args) -> int:
     from rig.train.run import train_session
     from rig.train.trainer import TrainOptions
 
-    opts = TrainOptions(follow=args.follow, budget_minutes=args.budget_minutes, patience=args.patience,
-                        epoch_segments=args.epoch_segments, batch_size=args.batch_size, max_epochs=args.max_epochs,
-                        input_kind=args.input, threads=args.threads, fresh=args.fresh, progress=not args.quiet,
-                        device=args.device)
+    opts = TrainOptions(
+        follow=args.follow,
+        budget_minutes=args.budget_minutes,
+        patience=args.patience,
+        epoch_segments=args.epoch_segments,
+        batch_size=args.batch_size,
+        max_epochs=args.max_epochs,
+        input_kind=args.input,
+        threads=args.threads,
+        fresh=args.fresh,
+        progress=not args.quiet,
+        device=args.device,
+    )
     from rig.plan.locate import locate_model_config
 
     models = [str(locate_model_config(m)) for m in args.model] if args.model else None  # bare names too
     for r in train_session(args.session, models, opts):
         test = f"test ESR {r.test['esr']:.4f}" if r.test else "no test takes"
         line = f"{r.model}: {r.status}" + (f" ({r.message})" if r.message else "")
-        print(line + (f", {test}" if r.status == "finished" else ""), file=sys.stderr if r.status != "finished" else sys.stdout)
+        print(
+            line + (f", {test}" if r.status == "finished" else ""),
+            file=sys.stderr if r.status != "finished" else sys.stdout,
+        )
     return 0
 
 
@@ -67,4 +97,3 @@ def run_render(args) -> int:
     knobs = ", ".join(f"{k}={v:g}" for k, v in info["knobs"].items())
     print(f"wrote {info['out']} ({info['samples']} samples at {knobs})")
     return 0
-

@@ -12,10 +12,13 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("verify", help="check every take of a session against its checksums (read-only)",
-                       description="Check a session folder without changing it: every take's size, length and "
-                                   "sha256, the manifest, the event log and session.yaml. Exit 0 when all is well, "
-                                   "exit 2 with one line per problem otherwise.")
+    p = sub.add_parser(
+        "verify",
+        help="check every take of a session against its checksums (read-only)",
+        description="Check a session folder without changing it: every take's size, length and "
+        "sha256, the manifest, the event log and session.yaml. Exit 0 when all is well, "
+        "exit 2 with one line per problem otherwise.",
+    )
     p.add_argument("session", type=Path, metavar="SESSION", help="session folder a capture wrote")
     p.set_defaults(func=run)
 
@@ -41,8 +44,11 @@ def run(args) -> int:
     if problems:
         for line in problems:
             print(f"{folder}/{line}")
-        print(f"rig: error: {len(problems)} problem(s) in {folder}; rig capture --resume {folder} moves damaged "
-              f"takes aside and records them again", file=sys.stderr)
+        print(
+            f"rig: error: {len(problems)} problem(s) in {folder}; rig capture --resume {folder} moves damaged "
+            f"takes aside and records them again",
+            file=sys.stderr,
+        )
         return UserError.exit_code
     records = session.manifest()
     size = sum((folder / rel).stat().st_size for r in records for rel in r["files"].values())

@@ -14,9 +14,7 @@ from rig.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rig", description="Capture robot and reamping rig for neural amp modelling."
-    )
+    parser = argparse.ArgumentParser(prog="rig", description="Capture robot and reamping rig for neural amp modelling.")
     parser.add_argument("--version", action="version", version=f"rig {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     package = importlib.import_module("rig.cli")

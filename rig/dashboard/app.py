@@ -29,8 +29,13 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(session_folder: str | Path, control: RunControl | None = None, token: str | None = None,
-               *, allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS) -> FastAPI:
+def create_app(
+    session_folder: str | Path,
+    control: RunControl | None = None,
+    token: str | None = None,
+    *,
+    allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS,
+) -> FastAPI:
     """`control` is None for a read-only dashboard. `allowed_hosts` (Host header names) guards a
     loopback server against DNS rebinding; None accepts any host (--allow-remote)."""
     folder = Path(session_folder)
@@ -59,8 +64,13 @@ def _add_read_routes(app: FastAPI, folder: Path, follower: SessionFollower, cont
     @app.get("/api/health")
     def health() -> dict:
         events = folder / EVENTS_FILE
-        return {"ok": True, "session": folder.name, "read_only": control is None, "version": __version__,
-                "events_bytes": events.stat().st_size if events.exists() else 0}
+        return {
+            "ok": True,
+            "session": folder.name,
+            "read_only": control is None,
+            "version": __version__,
+            "events_bytes": events.stat().st_size if events.exists() else 0,
+        }
 
     def run_extra() -> dict:
         return {"control": control is not None, "control_state": getattr(control, "state", None)}

@@ -16,30 +16,46 @@ from rig.errors import UserError
 def check_capture_host(host: str) -> None:
     """`rig capture` serves the run's controls: loopback only (there is no --allow-remote)."""
     if not is_loopback(host):
-        raise UserError(f"rig capture serves its dashboard on loopback only and has no --allow-remote, so --host {host} "
-                        "is refused; keep the default 127.0.0.1 and watch from elsewhere with "
-                        "`rig dashboard SESSION --host 0.0.0.0 --allow-remote` (read-only) or `ssh -L 8765:127.0.0.1:8765`")
+        raise UserError(
+            f"rig capture serves its dashboard on loopback only and has no --allow-remote, so --host {host} "
+            "is refused; keep the default 127.0.0.1 and watch from elsewhere with "
+            "`rig dashboard SESSION --host 0.0.0.0 --allow-remote` (read-only) or `ssh -L 8765:127.0.0.1:8765`"
+        )
 
 
 def remote_warning(host: str, port: int, controllable: bool) -> str:
-    what = ("the session's plan and settings, progress, event log, alerts, take audio, training curves, test "
-            "results, reports and exported model files")
+    what = (
+        "the session's plan and settings, progress, event log, alerts, take audio, training curves, test "
+        "results, reports and exported model files"
+    )
     control = "; the printed token lets anyone who sees it pause and abort the run" if controllable else ""
-    return (f"warning: --allow-remote: anyone who can reach {host}:{port} can read {what}, over plain HTTP "
-            f"(unencrypted, no login){control}. Use it only on a network you trust.")
+    return (
+        f"warning: --allow-remote: anyone who can reach {host}:{port} can read {what}, over plain HTTP "
+        f"(unencrypted, no login){control}. Use it only on a network you trust."
+    )
 
 
-def start_dashboard(session_folder: str | Path, control: RunControl | None = None, host: str = "127.0.0.1",
-                    port: int = 8765, allow_remote: bool = False) -> tuple[ServerHandle, str]:
+def start_dashboard(
+    session_folder: str | Path,
+    control: RunControl | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    allow_remote: bool = False,
+) -> tuple[ServerHandle, str]:
     """Returns the running server and the URL to print (with the token when controllable)."""
     if not is_loopback(host) and not allow_remote:
-        raise UserError(f"--host {host} would expose the dashboard to other machines; add --allow-remote "
-                        "to mean it, or keep the default 127.0.0.1")
+        raise UserError(
+            f"--host {host} would expose the dashboard to other machines; add --allow-remote "
+            "to mean it, or keep the default 127.0.0.1"
+        )
     token = new_token() if control is not None else None
     own = f"[{host}]" if ":" in host else host  # e.g. 127.0.0.2 is loopback too
     app = create_app(session_folder, control, token, allowed_hosts=None if allow_remote else (*LOOPBACK_HOSTS, own))
     handle = serve_in_thread(app, host, port)
     if allow_remote:
-        print(remote_warning(host, int(handle.url.rsplit(":", 1)[1].strip("/")), control is not None),
-              file=sys.stderr, flush=True)
+        print(
+            remote_warning(host, int(handle.url.rsplit(":", 1)[1].strip("/")), control is not None),
+            file=sys.stderr,
+            flush=True,
+        )
     return handle, handle.url_with_token(token)

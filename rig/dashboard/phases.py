@@ -11,8 +11,16 @@ WORK_PHASES = ("capture", "training", "export")  # export shows as "testing/expo
 
 
 def _stopwatch(budget_s: float | None = None) -> dict:
-    return {"state": "pending", "started_t": None, "ended_t": None, "as_of": None, "active_s": 0.0,
-            "eta_s": None, "budget_s": budget_s, "rate_per_h": None}
+    return {
+        "state": "pending",
+        "started_t": None,
+        "ended_t": None,
+        "as_of": None,
+        "active_s": 0.0,
+        "eta_s": None,
+        "budget_s": budget_s,
+        "rate_per_h": None,
+    }
 
 
 def _advance(w: dict, t: float | None) -> None:
@@ -52,8 +60,11 @@ class PhaseTracker:
         self.view = {"name": "waiting", "aborted_in": None, "reason": None, **self._fresh_watches()}
 
     def _fresh_watches(self) -> dict:
-        return {"capture": _stopwatch(self.estimate_s), "training": _stopwatch(self.training_budget_s),
-                "export": _stopwatch()}
+        return {
+            "capture": _stopwatch(self.estimate_s),
+            "training": _stopwatch(self.training_budget_s),
+            "export": _stopwatch(),
+        }
 
     # ---- phase changes ----------------------------------------------------------------
     def _enter(self, name: str, t: float | None) -> None:
@@ -74,7 +85,9 @@ class PhaseTracker:
     def _training_expected(self, state: dict) -> bool:
         models = state["training"]["models"].values()
         finished = sum(m["status"] == "finished" for m in models)
-        return bool(self.plan.get("train_auto", True) and self.plan.get("models")) and finished < len(self.plan["models"])
+        return bool(self.plan.get("train_auto", True) and self.plan.get("models")) and finished < len(
+            self.plan["models"]
+        )
 
     # ---- events ----------------------------------------------------------------------
     def apply(self, e: dict, state: dict) -> None:

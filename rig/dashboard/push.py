@@ -33,7 +33,7 @@ def diff_message(old: Encoded | None, new: Encoded, now: float) -> str | None:
         if old is not None and key in LIST_KEYS:
             before, after = old.rows[key], new.rows[key]
             if len(after) >= len(before) and after[: len(before)] == before:
-                appended.append(f'"{key}":[{",".join(after[len(before):])}]')
+                appended.append(f'"{key}":[{",".join(after[len(before) :])}]')
                 continue
         changed.append(f'"{key}":{text}')
     if not changed and not appended:

@@ -48,8 +48,9 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 8765) -> ServerHan
     """Bind first (so a busy port is a clear error here, and port 0 picks a free one), then
     serve from a daemon thread. Returns once the server accepts connections."""
     sock = _bind(host, port)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, ws_ping_interval=20,
-                            timeout_graceful_shutdown=2, lifespan="off")
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, ws_ping_interval=20, timeout_graceful_shutdown=2, lifespan="off"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="rig-dashboard", daemon=True)
     thread.start()

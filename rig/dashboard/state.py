@@ -23,8 +23,13 @@ from rig.session.manifest import is_retraction, is_take_record, parse_line
 MAX_ALERTS = 200  # older alerts only matter as counts
 KEEP_REVISIONS = 16  # encoded revisions kept, so a page that connects a little late gets a diff
 LIST_KEYS = ("takes", "alerts")  # pushed as appends when only new rows came
-RUN_STATES = {"run_started": "running", "resumed": "running", "paused": "paused",
-              "finished": "finished", "aborted": "aborted"}
+RUN_STATES = {
+    "run_started": "running",
+    "resumed": "running",
+    "paused": "paused",
+    "finished": "finished",
+    "aborted": "aborted",
+}
 
 
 def qc_verdict(qc) -> tuple[str, list[str]]:
@@ -50,13 +55,19 @@ class StateBuilder:
         summary = _plan_summary(info, plan, self.sample_rate)
         self.phases = PhaseTracker(summary, estimate_s=info.get("estimate_s"))
         self.state = {
-            "session": {"name": name, "created": info.get("created"), "plan_hash": info.get("plan_hash"),
-                        "versions": info.get("versions", {})},
+            "session": {
+                "name": name,
+                "created": info.get("created"),
+                "plan_hash": info.get("plan_hash"),
+                "versions": info.get("versions", {}),
+            },
             "device": plan.get("device", {}),
             "plan": summary,
             "knobs": [_knob_summary(k) for k in plan.get("knobs", [])],
-            "settings": [{"id": s["id"], "split": s["split"], "v": [s["values"].get(n) for n in self.knob_names]}
-                         for s in info.get("settings", [])],
+            "settings": [
+                {"id": s["id"], "split": s["split"], "v": [s["values"].get(n) for n in self.knob_names]}
+                for s in info.get("settings", [])
+            ],
             "route": list(info.get("route", [])),
             "progress": {"done": 0, "total": len(info.get("route", [])), "base_done": 0, "failed": 0},
             "current": {"setting_id": None, "knobs": {}, "robot": None, "t": None},
@@ -153,18 +164,30 @@ class StateBuilder:
         if kind == "train_started":
             model.update(params=e.get("params"), status="training", started_t=e.get("t"))
         elif kind == "train_epoch":
-            for key, src in (("epoch", "epoch"), ("train", "train_loss"), ("val", "val_loss"),
-                             ("val_esr", "val_esr"), ("lr", "lr")):
+            for key, src in (
+                ("epoch", "epoch"),
+                ("train", "train_loss"),
+                ("val", "val_loss"),
+                ("val_esr", "val_esr"),
+                ("lr", "lr"),
+            ):
                 model[key].append(_finite(e.get(src)))
             model["takes_used"] = e.get("takes_used", model["takes_used"])
             model["best_epoch"] = _best_epoch(model)
         elif kind == "train_test":
-            model.update(test_esr=_finite(e.get("esr")), per_setting=_per_setting(e.get("per_setting")), status="tested")
+            model.update(
+                test_esr=_finite(e.get("esr")), per_setting=_per_setting(e.get("per_setting")), status="tested"
+            )
         elif kind == "train_exported":
             model.update(exported=[self._relative(f) for f in e.get("files") or []], status="exported")
         elif kind == "train_finished":
-            model.update(best_val_loss=_finite(e.get("best_val_loss")), status="finished",
-                         stop_reason=e.get("stop_reason"), ended_t=e.get("t"), epochs=e.get("epochs"))
+            model.update(
+                best_val_loss=_finite(e.get("best_val_loss")),
+                status="finished",
+                stop_reason=e.get("stop_reason"),
+                ended_t=e.get("t"),
+                epochs=e.get("epochs"),
+            )
             report = f"{TRAIN_DIR}/{name}/report.md"
             if self.folder is not None and (self.folder / report).is_file():
                 model["report"] = report
@@ -188,12 +211,20 @@ class StateBuilder:
         latency = r.get("latency_samples")
         qc = r.get("qc") if isinstance(r.get("qc"), dict) else {}
         return {
-            "take_id": r.get("take_id"), "setting_id": r.get("setting_id"), "index": r.get("index"),
-            "split": r.get("split"), "knobs": r.get("knobs") or {},
+            "take_id": r.get("take_id"),
+            "setting_id": r.get("setting_id"),
+            "index": r.get("index"),
+            "split": r.get("split"),
+            "knobs": r.get("knobs") or {},
             "latency_ms": None if latency is None else round(latency * 1000 / self.sample_rate, 3),
-            "snr_db": r.get("snr_db", qc.get("snr_db")), "retries": r.get("retries", 0),
-            "qc": verdict, "qc_reasons": reasons, "t": r.get("t"), "audio": audio,
-            "send_dbfs": None, "return_dbfs": None,
+            "snr_db": r.get("snr_db", qc.get("snr_db")),
+            "retries": r.get("retries", 0),
+            "qc": verdict,
+            "qc_reasons": reasons,
+            "t": r.get("t"),
+            "audio": audio,
+            "send_dbfs": None,
+            "return_dbfs": None,
         }
 
     def _add_take(self, row: dict) -> None:
@@ -264,10 +295,27 @@ def _knob_summary(k: dict) -> dict:
 
 
 def _new_model(name: str) -> dict:
-    return {"name": name, "params": None, "status": "waiting", "epoch": [], "train": [], "val": [],
-            "val_esr": [], "lr": [], "takes_used": None, "test_esr": None, "per_setting": [],
-            "exported": [], "best_val_loss": None, "best_epoch": None, "stop_reason": None,
-            "started_t": None, "ended_t": None, "epochs": None, "report": None}
+    return {
+        "name": name,
+        "params": None,
+        "status": "waiting",
+        "epoch": [],
+        "train": [],
+        "val": [],
+        "val_esr": [],
+        "lr": [],
+        "takes_used": None,
+        "test_esr": None,
+        "per_setting": [],
+        "exported": [],
+        "best_val_loss": None,
+        "best_epoch": None,
+        "stop_reason": None,
+        "started_t": None,
+        "ended_t": None,
+        "epochs": None,
+        "report": None,
+    }
 
 
 def _best_epoch(model: dict):
@@ -281,8 +329,11 @@ def _best_epoch(model: dict):
 
 
 def _per_setting(rows) -> list[dict]:
-    return [{"setting_id": r.get("setting_id"), "knobs": r.get("knobs") or {}, "esr": _finite(r.get("esr"))}
-            for r in rows or [] if isinstance(r, dict)]
+    return [
+        {"setting_id": r.get("setting_id"), "knobs": r.get("knobs") or {}, "esr": _finite(r.get("esr"))}
+        for r in rows or []
+        if isinstance(r, dict)
+    ]
 
 
 def _finite(value):
@@ -303,6 +354,7 @@ def _iso_to_unix(text) -> float | None:
 @dataclass
 class _Tail:
     """Where we are in an append-only file, and how to tell it was replaced or cut."""
+
     path: Path
     offset: int = 0
     inode: tuple[int, int] | None = None
@@ -340,6 +392,7 @@ class _Tail:
 class Encoded:
     """One revision of the view as JSON text per top-level key (rows separately for the list
     keys), shared by every stream: each diffs it against what its client last got."""
+
     fold: str
     rev: int
     keys: dict[str, str]

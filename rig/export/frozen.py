@@ -44,11 +44,13 @@ def require_plain_lstm(model: torch.nn.Module, target: str, skip: bool) -> LSTMM
     """The model if it is an LSTM-Concat with a linear head and the given skip; else one clear
     UserError naming what maps to `target` and which shipped config to train instead."""
     wanted = "lstm-c-40-proteus" if skip else "lstm-c-32-nam"
-    ok = (isinstance(model, LSTMModel) and model.tv is None and not model.final_tanh and model.skip == skip)
+    ok = isinstance(model, LSTMModel) and model.tv is None and not model.final_tanh and model.skip == skip
     if not ok:
         layout = "LSTM -> Linear + input" if skip else "LSTM -> Linear"
-        raise UserError(f"{target} plays only an LSTM with Concat conditioning and a plain Linear head "
-                        f"({layout}); this model is {family(model)}; train models/{wanted}.yaml for it")
+        raise UserError(
+            f"{target} plays only an LSTM with Concat conditioning and a plain Linear head "
+            f"({layout}); this model is {family(model)}; train models/{wanted}.yaml for it"
+        )
     return model
 
 
@@ -60,5 +62,10 @@ def lstm_weights(model: LSTMModel, controls: torch.Tensor | None = None) -> LSTM
     if controls is not None:
         bias = bias + w_ih[:, 1:] @ controls.double().reshape(-1)
         w_ih = w_ih[:, :1]
-    return LSTMWeights(w_ih.numpy(), lstm.weight_hh_l0.detach().double().numpy(), bias.numpy(),
-                       model.out.weight.detach().double().reshape(-1).numpy(), float(model.out.bias.item()))
+    return LSTMWeights(
+        w_ih.numpy(),
+        lstm.weight_hh_l0.detach().double().numpy(),
+        bias.numpy(),
+        model.out.weight.detach().double().reshape(-1).numpy(),
+        float(model.out.bias.item()),
+    )

@@ -30,8 +30,7 @@ def nam_weights(w: LSTMWeights) -> np.ndarray:
 
     hidden = w.hidden
     rest = np.zeros(2 * hidden)  # initial hidden and cell state
-    return np.concatenate([np.concatenate([w.w_ih, w.w_hh], axis=1).reshape(-1), w.bias, rest,
-                           w.head_w, [w.head_b]])
+    return np.concatenate([np.concatenate([w.w_ih, w.w_hh], axis=1).reshape(-1), w.bias, rest, w.head_w, [w.head_b]])
 
 
 def metadata(card: dict, values: dict[str, float], gear_type: str | None, tone_type: str | None) -> dict:
@@ -43,8 +42,14 @@ def metadata(card: dict, values: dict[str, float], gear_type: str | None, tone_t
     knobs = " ".join(f"{k}={v:g}" for k, v in values.items())
     device = card.get("device") or "model"
     return {
-        "date": {"year": now.year, "month": now.month, "day": now.day,
-                 "hour": now.hour, "minute": now.minute, "second": now.second},
+        "date": {
+            "year": now.year,
+            "month": now.month,
+            "day": now.day,
+            "hour": now.hour,
+            "minute": now.minute,
+            "second": now.second,
+        },
         "name": f"{device} {knobs}".strip(),
         "modeled_by": "rig",
         "gear_type": gear_type,
@@ -54,15 +59,25 @@ def metadata(card: dict, values: dict[str, float], gear_type: str | None, tone_t
         "input_level_dbu": levels.get("send"),
         "output_level_dbu": levels.get("return"),
         "training": {"validation_esr": test.get("esr")},
-        "rig": {"knobs": values, "fixed_knobs": card.get("fixed_knobs", {}), "model": card.get("name"),
-                "test_esr": test.get("esr"), "session": card.get("session")},
+        "rig": {
+            "knobs": values,
+            "fixed_knobs": card.get("fixed_knobs", {}),
+            "model": card.get("name"),
+            "test_esr": test.get("esr"),
+            "session": card.get("session"),
+        },
     }
 
 
 def nam_document(w: LSTMWeights, sample_rate: int, meta: dict) -> dict:
-    return {"version": NAM_VERSION, "metadata": meta, "architecture": "LSTM",
-            "config": {"input_size": 1, "hidden_size": w.hidden, "num_layers": 1},
-            "weights": nam_weights(w).tolist(), "sample_rate": float(sample_rate)}
+    return {
+        "version": NAM_VERSION,
+        "metadata": meta,
+        "architecture": "LSTM",
+        "config": {"input_size": 1, "hidden_size": w.hidden, "num_layers": 1},
+        "weights": nam_weights(w).tolist(),
+        "sample_rate": float(sample_rate),
+    }
 
 
 def write_nam(path: Path, document: dict) -> Path:

@@ -25,11 +25,15 @@ PROTEUS_RATE = 44100
 
 def check_fits(w: LSTMWeights, n_knobs: int) -> None:
     if n_knobs > MAX_KNOBS:
-        raise UserError(f"Proteus plays at most {MAX_KNOBS} knobs and this model has {n_knobs}; "
-                        "capture with fewer sampled knobs (the rest fixed)")
+        raise UserError(
+            f"Proteus plays at most {MAX_KNOBS} knobs and this model has {n_knobs}; "
+            "capture with fewer sampled knobs (the rest fixed)"
+        )
     if w.hidden != PROTEUS_HIDDEN:
-        raise UserError(f"Proteus plays LSTMs of exactly {PROTEUS_HIDDEN} units and this one has {w.hidden}; "
-                        "train models/lstm-c-40-proteus.yaml")
+        raise UserError(
+            f"Proteus plays LSTMs of exactly {PROTEUS_HIDDEN} units and this one has {w.hidden}; "
+            "train models/lstm-c-40-proteus.yaml"
+        )
 
 
 def proteus_document(w: LSTMWeights, knobs: list[str], sample_rate: int) -> dict:
@@ -37,8 +41,16 @@ def proteus_document(w: LSTMWeights, knobs: list[str], sample_rate: int) -> dict
     zero bias_hh: Proteus sums the two, so only the sum matters."""
     hidden = w.hidden
     return {
-        "model_data": {"model": "SimpleRNN", "input_size": w.w_ih.shape[1], "skip": 1, "output_size": 1,
-                       "unit_type": "LSTM", "num_layers": 1, "hidden_size": hidden, "bias_fl": True},
+        "model_data": {
+            "model": "SimpleRNN",
+            "input_size": w.w_ih.shape[1],
+            "skip": 1,
+            "output_size": 1,
+            "unit_type": "LSTM",
+            "num_layers": 1,
+            "hidden_size": hidden,
+            "bias_fl": True,
+        },
         "state_dict": {
             "rec.weight_ih_l0": w.w_ih.tolist(),
             "rec.weight_hh_l0": w.w_hh.tolist(),

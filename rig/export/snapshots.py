@@ -53,8 +53,14 @@ def snapshot_name(model: str, values: dict[str, float]) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]", "-", f"{model}_{parts}" if parts else model) + ".nam"
 
 
-def export_nam(loaded: Loaded, settings: str, sweeps: list[str], out_dir: Path,
-               gear_type: str | None = None, tone_type: str | None = None) -> list[Path]:
+def export_nam(
+    loaded: Loaded,
+    settings: str,
+    sweeps: list[str],
+    out_dir: Path,
+    gear_type: str | None = None,
+    tone_type: str | None = None,
+) -> list[Path]:
     model = require_plain_lstm(loaded.model, "NAM", skip=False)
     out_dir = _folder(out_dir)
     written = []

@@ -293,7 +293,9 @@ class KnobController:
             raise UserError(f"no answer from the robot on {self.link.ser.port} ({last or 'silence'})")
         words = reply.words
         if len(words) < 2 or words[0] != P.FW_NAME:
-            raise UserError(f"{self.link.ser.port} answers but is not rig-fw ({' '.join(words)}); flash it with rig robot flash --port {self.link.ser.port}")
+            raise UserError(
+                f"{self.link.ser.port} answers but is not rig-fw ({' '.join(words)}); flash it with rig robot flash --port {self.link.ser.port}"
+            )
         version = words[1]
         if version.split(".")[0] != str(P.FW_MAJOR):
             raise UserError(

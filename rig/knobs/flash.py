@@ -30,7 +30,9 @@ TIMEOUT_S = 120
 def firmware_hex() -> Path:
     """build/rig-fw.hex, built now if out of date (needs avr-gcc)."""
     if shutil.which("avr-gcc") is None:
-        raise UserError("building the firmware needs avr-gcc; run scripts/install.sh (or apt-get install gcc-avr avr-libc)")
+        raise UserError(
+            "building the firmware needs avr-gcc; run scripts/install.sh (or apt-get install gcc-avr avr-libc)"
+        )
     make_checked("all", "the firmware", timeout=TIMEOUT_S)
     return BUILD / "rig-fw.hex"
 
@@ -55,7 +57,9 @@ def flash(port: str, board: str = "uno", hex_file: Path | None = None) -> str:
     try:
         res = subprocess.run(avrdude_command(port, board, hex_file), capture_output=True, text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise UserError(f"avrdude did not finish within {TIMEOUT_S} s on {port}; unplug the board, plug it in, retry") from None
+        raise UserError(
+            f"avrdude did not finish within {TIMEOUT_S} s on {port}; unplug the board, plug it in, retry"
+        ) from None
     out = res.stdout + res.stderr
     if res.returncode != 0:
         raise UserError(_failure(out, port, board))
@@ -68,8 +72,10 @@ def _failure(out: str, port: str, board: str) -> str:
         return f"serial port {port} not found; plug the board in and check the port (rig robot ports)"
     if "not in sync" in out or "not responding" in out:
         other = "nano-old" if board != "nano-old" else "nano"
-        return (f"no bootloader answered on {port} at {BOARDS[board].baud} baud; check the port, or try "
-                f"--board {other} (old Nano clones run their bootloader at 57600)")
+        return (
+            f"no bootloader answered on {port} at {BOARDS[board].baud} baud; check the port, or try "
+            f"--board {other} (old Nano clones run their bootloader at 57600)"
+        )
     if "verification error" in out or "mismatch" in out:
         return f"the flash on {port} did not verify; flash again, and check the cable and the board's power"
     lines = [line.strip() for line in out.splitlines() if line.strip()]

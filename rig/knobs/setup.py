@@ -44,8 +44,9 @@ class GuidedSetup:
         inverted = knob.axis in self.ctl.robot.invert_axes
         self._home(knob.axis, inverted)
         self.ctl.jog_to(knob.axis, self._steps(JOG_DEG))
-        up = self._choose(f"Which way did {knob.name} turn: towards its maximum (clockwise) or its minimum? [max/min] ",
-                          DIRECTIONS)
+        up = self._choose(
+            f"Which way did {knob.name} turn: towards its maximum (clockwise) or its minimum? [max/min] ", DIRECTIONS
+        )
         if not up:  # the motor turns the other way: flip it and start again from the real minimum
             inverted = not inverted
             self.say(f"{knob.name}: motor direction inverted; homing again")
@@ -62,8 +63,10 @@ class GuidedSetup:
         (last - COARSE, last]; the fine pass creeps through that span from its bottom."""
         last, first_still = self._jog_until_still(knob, 0.0, COARSE_DEG, 360.0)
         if first_still is None:
-            raise UserError(f"{knob.name} turned a full rotation without a stop; check the coupling, or that the "
-                            "knob is a pot with end stops, then run rig robot setup again")
+            raise UserError(
+                f"{knob.name} turned a full rotation without a stop; check the coupling, or that the "
+                "knob is a pot with end stops, then run rig robot setup again"
+            )
         if last <= 0:
             raise UserError(f"{knob.name} did not turn at all; check the motor's wiring and coupling")
         # steps were lost against the stop: home again, then creep up through the span
@@ -72,7 +75,9 @@ class GuidedSetup:
         self.ctl.jog_to(knob.axis, self._steps(start))
         last, _ = self._jog_until_still(knob, start, FINE_DEG, first_still)
         if last <= FINE_DEG / 2:
-            raise UserError(f"{knob.name}: the answers contradict each other (it turned, then not at all); run setup again")
+            raise UserError(
+                f"{knob.name}: the answers contradict each other (it turned, then not at all); run setup again"
+            )
         return round(last - FINE_DEG / 2, 1)
 
     def _jog_until_still(self, knob: Knob, start: float, step: float, end: float) -> tuple[float, float | None]:

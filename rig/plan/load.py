@@ -59,8 +59,10 @@ def read_capped(path: Path, limit: int, what: str) -> bytes:
     with open(path, "rb") as f:
         data = f.read(limit + 1)
     if len(data) > limit:
-        raise UserError(f"{path} is larger than {limit >> 20} MB, too large for a {what}; "
-                        f"check that it is the right file (a {what} is a short YAML mapping)")
+        raise UserError(
+            f"{path} is larger than {limit >> 20} MB, too large for a {what}; "
+            f"check that it is the right file (a {what} is a short YAML mapping)"
+        )
     return data
 
 
@@ -105,8 +107,10 @@ def _check_expansion(path: Path, root: yaml.Node | None, what: str) -> None:
             total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
         sizes[id(node)] = total
         if total > MAX_NODES:
-            raise UserError(f"{path}: expands to more than {MAX_NODES:,} YAML values (aliases repeated over and over?); "
-                            f"a {what} this large is not something a person writes: remove the aliases")
+            raise UserError(
+                f"{path}: expands to more than {MAX_NODES:,} YAML values (aliases repeated over and over?); "
+                f"a {what} this large is not something a person writes: remove the aliases"
+            )
         return total
 
     if root is not None:
@@ -185,7 +189,9 @@ def resolve_path(plan_file: Path, name: str) -> Path | None:
 def _check_files(path: Path, plan: Plan) -> None:
     for i, model in enumerate(plan.train.models):
         if resolve_path(path, model) is None:
-            raise UserError(f"{path}: train.models[{i}]: model config {model} not found; use one of the files in models/")
+            raise UserError(
+                f"{path}: train.models[{i}]: model config {model} not found; use one of the files in models/"
+            )
     for split in ("train", "test"):
         for i, source in enumerate(getattr(plan.take.sources, split)):
             if not source.startswith("builtin:") and resolve_path(path, source) is None:

@@ -17,9 +17,7 @@ class Device(Strict):
     name: str = "device under test"
     mode: str = ""
     notes: str = ""
-    simulator: Literal["amp", "fuzz"] = Field(
-        "amp", description="virtual device used by --sim runs"
-    )
+    simulator: Literal["amp", "fuzz"] = Field("amp", description="virtual device used by --sim runs")
 
 
 class Knob(Strict):
@@ -147,7 +145,9 @@ class ChannelMap(Strict):
 
 
 class Audio(Strict):
-    interface: str = Field("virtual", description="preset (scarlett-solo, scarlett-2i2, motu-m4), device name, or virtual")
+    interface: str = Field(
+        "virtual", description="preset (scarlett-solo, scarlett-2i2, motu-m4), device name, or virtual"
+    )
     sample_rate: int = Field(48000, ge=8000, le=384000)
     channels: ChannelMap | None = Field(None, description="defaults to the preset's map")
     blocksize: int = Field(256, ge=16, le=8192)

@@ -67,7 +67,9 @@ def _grid(plan: Plan, grid: dict, subset: int | None, rng: np.random.Generator, 
         return combos
     combos = [c for c in combos if _key(_complete(plan, c)) not in exclude]
     if subset > len(combos):
-        raise UserError(f"settings: subset {subset} is larger than the {len(combos)} grid combinations available; lower it")
+        raise UserError(
+            f"settings: subset {subset} is larger than the {len(combos)} grid combinations available; lower it"
+        )
     picks = rng.choice(len(combos), size=subset, replace=False)
     return [combos[i] for i in sorted(picks)]
 
@@ -84,10 +86,7 @@ def _continuous(plan: Plan, method: str, count: int, rng: np.random.Generator, s
 
 def _scale(plan: Plan, unit: np.ndarray) -> list[dict]:
     knobs = plan.sampled_knobs
-    return [
-        {k.name: _snap(k, k.min + u * (k.max - k.min)) for k, u in zip(knobs, row)}
-        for row in unit
-    ]
+    return [{k.name: _snap(k, k.min + u * (k.max - k.min)) for k, u in zip(knobs, row)} for row in unit]
 
 
 def _normalised(plan: Plan, values: dict[str, float]) -> np.ndarray:
@@ -101,9 +100,7 @@ def _test_settings(plan: Plan, rng: np.random.Generator) -> list[dict]:
     if test.method == "random":
         return _scale(plan, rng.random((test.count, len(plan.sampled_knobs))))
     if test.method == "list":
-        missing = [
-            (i, k.name) for i, s in enumerate(test.settings) for k in plan.sampled_knobs if k.name not in s
-        ]
+        missing = [(i, k.name) for i, s in enumerate(test.settings) for k in plan.sampled_knobs if k.name not in s]
         if missing:
             i, name = missing[0]
             raise UserError(f"settings.test.settings[{i}]: knob '{name}' has no value; give every sampled knob")
@@ -145,9 +142,7 @@ def sample_settings(plan: Plan) -> list[Setting]:
     _refuse_overlap(plan, train, test)
     n_val = _val_count(len(train), plan.settings.validation_fraction)
     val_idx = set(rng.choice(len(train), size=n_val, replace=False).tolist()) if n_val else set()
-    out = [
-        Setting(i, _complete(plan, v), "val" if i in val_idx else "train") for i, v in enumerate(train)
-    ]
+    out = [Setting(i, _complete(plan, v), "val" if i in val_idx else "train") for i, v in enumerate(train)]
     out += [Setting(len(train) + j, _complete(plan, v), "test") for j, v in enumerate(test)]
     return out
 
@@ -173,8 +168,7 @@ def reference_setting(plan: Plan) -> Setting:
     """The fixed drift-check setting: the plan's, or every knob mid-range (snapped to detents)."""
     given = plan.settings.reference or {}
     values = {
-        k.name: float(given.get(k.name, _snap(k, (k.min + k.max) / 2) if k.sampled else k.fixed))
-        for k in plan.knobs
+        k.name: float(given.get(k.name, _snap(k, (k.min + k.max) / 2) if k.sampled else k.fixed)) for k in plan.knobs
     }
     return Setting(-1, values, "reference")
 

@@ -45,9 +45,16 @@ def _fail(core: PlayerCore, exc: Exception, stop: threading.Event) -> None:
     stop.set()
 
 
-def run_jack(make_core: MakeCore, source: FileSource | None, stop: threading.Event, servername: str | None = None,
-             client_name: str = "rig-play", connect_in: list[str] | None = None, connect_out: list[str] | None = None,
-             on_start: Callable[[PlayerCore, dict], None] | None = None) -> PlayerCore:
+def run_jack(
+    make_core: MakeCore,
+    source: FileSource | None,
+    stop: threading.Event,
+    servername: str | None = None,
+    client_name: str = "rig-play",
+    connect_in: list[str] | None = None,
+    connect_out: list[str] | None = None,
+    on_start: Callable[[PlayerCore, dict], None] | None = None,
+) -> PlayerCore:
     from rig.sim.jack_dut import _open_client
 
     client = _open_client(client_name, servername)
@@ -79,21 +86,37 @@ def run_jack(make_core: MakeCore, source: FileSource | None, stop: threading.Eve
                 try:
                     client.connect(src, dst)
                 except Exception as exc:  # noqa: BLE001 - jack.JackError and friends
-                    raise UserError(f"cannot connect {getattr(src, 'name', src)} -> {getattr(dst, 'name', dst)} "
-                                    f"({exc}); list the ports with `jack_lsp`") from None
+                    raise UserError(
+                        f"cannot connect {getattr(src, 'name', src)} -> {getattr(dst, 'name', dst)} "
+                        f"({exc}); list the ports with `jack_lsp`"
+                    ) from None
             if source is not None:
                 source.started.set()
             if on_start:  # JACK-Client has no latency query: the period is what this client adds
-                on_start(core, {"api": "JACK", "period": client.blocksize, "rate": client.samplerate,
-                                "ports": [inport.name, outport.name]})
+                on_start(
+                    core,
+                    {
+                        "api": "JACK",
+                        "period": client.blocksize,
+                        "rate": client.samplerate,
+                        "ports": [inport.name, outport.name],
+                    },
+                )
             _wait(stop, source)
     finally:
         client.close()
     return core
 
 
-def run_portaudio(make_core: MakeCore, source: FileSource | None, stop: threading.Event, rate: int, period: int,
-                  device: str | None = None, on_start: Callable[[PlayerCore, dict], None] | None = None) -> PlayerCore:
+def run_portaudio(
+    make_core: MakeCore,
+    source: FileSource | None,
+    stop: threading.Event,
+    rate: int,
+    period: int,
+    device: str | None = None,
+    on_start: Callable[[PlayerCore, dict], None] | None = None,
+) -> PlayerCore:
     import sounddevice as sd
 
     core = make_core(period, rate)
@@ -112,17 +135,22 @@ def run_portaudio(make_core: MakeCore, source: FileSource | None, stop: threadin
             _fail(core, exc, stop)
 
     try:
-        stream = sd.Stream(samplerate=rate, blocksize=period, channels=1, dtype="float32", callback=callback,
-                           device=device)
+        stream = sd.Stream(
+            samplerate=rate, blocksize=period, channels=1, dtype="float32", callback=callback, device=device
+        )
     except (sd.PortAudioError, ValueError) as exc:
-        raise UserError(f"cannot open the audio device {device or '(default)'} at {rate} Hz / {period} frames "
-                        f"({exc}); list devices with `rig devices`") from None
+        raise UserError(
+            f"cannot open the audio device {device or '(default)'} at {rate} Hz / {period} frames "
+            f"({exc}); list devices with `rig devices`"
+        ) from None
     with stream:
         if source is not None:
             source.started.set()
         if on_start:
-            on_start(core, {"api": "PortAudio", "period": period, "rate": rate,
-                            "output_latency": round(stream.latency[1] * rate)})
+            on_start(
+                core,
+                {"api": "PortAudio", "period": period, "rate": rate, "output_latency": round(stream.latency[1] * rate)},
+            )
         _wait(stop, source)
     return core
 

@@ -39,8 +39,12 @@ def bench_play(quick: bool = False) -> dict:
                 core.period(x[i * PERIOD : (i + 1) * PERIOD])
                 times.append(time.perf_counter() - t)
             ms = np.array(times[5:]) * 1e3
-            row[kind] = {"ran": core.runner.kind, "median_ms": round(float(np.median(ms)), 3),
-                         "p99_ms": round(float(np.percentile(ms, 99)), 3), "frame": core.runner.frame}
+            row[kind] = {
+                "ran": core.runner.kind,
+                "median_ms": round(float(np.median(ms)), 3),
+                "p99_ms": round(float(np.percentile(ms, 99)), 3),
+                "frame": core.runner.frame,
+            }
         graphs = [k for k in ("onnx", "torchscript") if row[k]["ran"] == k]
         row["fastest"] = min(graphs or ["eager"], key=lambda k: row[k]["median_ms"])
         rows.append(row)

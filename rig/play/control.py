@@ -45,7 +45,9 @@ def handle_line(line: str, core: PlayerCore, stop: threading.Event, status: Call
     return " ".join(f"{k}={v:g}" for k, v in changes.items())
 
 
-def terminal_thread(core: PlayerCore, stop: threading.Event, status: Callable[[], str], stream=None) -> threading.Thread:
+def terminal_thread(
+    core: PlayerCore, stop: threading.Event, status: Callable[[], str], stream=None
+) -> threading.Thread:
     stream = stream or sys.stdin
 
     def run():
@@ -93,18 +95,29 @@ def open_midi(port: str, cc_map: dict[int, str], core: PlayerCore):
     try:
         import mido
     except ImportError:
-        return None, "MIDI off: mido/python-rtmidi are not installed (pip install 'rig[midi]'); knobs from the terminal only"
+        return (
+            None,
+            "MIDI off: mido/python-rtmidi are not installed (pip install 'rig[midi]'); knobs from the terminal only",
+        )
     try:
         with _quiet_stderr():  # ALSA prints its own lines when there is no sequencer
             names = mido.get_input_names()
     except (ImportError, OSError) as exc:  # rtmidi's errors are OSErrors
-        return None, f"MIDI off: no MIDI system here ({type(exc).__name__}: no ALSA sequencer?); knobs from the terminal only"
+        return (
+            None,
+            f"MIDI off: no MIDI system here ({type(exc).__name__}: no ALSA sequencer?); knobs from the terminal only",
+        )
     if not names or (port and port not in names):
         have = ", ".join(names) or "none"
-        return None, f"MIDI off: no MIDI input port {port or ''}".rstrip() + f" (ports here: {have}); knobs from the terminal only"
+        return (
+            None,
+            f"MIDI off: no MIDI input port {port or ''}".rstrip()
+            + f" (ports here: {have}); knobs from the terminal only",
+        )
     chosen = port or names[0]
     return mido.open_input(chosen, callback=cc_handler(cc_map, core)), f"MIDI: {chosen}, " + ", ".join(
-        f"CC{cc}->{n}" for cc, n in cc_map.items())
+        f"CC{cc}->{n}" for cc, n in cc_map.items()
+    )
 
 
 @contextlib.contextmanager

@@ -46,8 +46,9 @@ class Stats:
 
 
 class PlayerCore:
-    def __init__(self, loaded: Loaded, values: dict[str, float], period: int, runtime: str,
-                 glide_s: float | None = None):
+    def __init__(
+        self, loaded: Loaded, values: dict[str, float], period: int, runtime: str, glide_s: float | None = None
+    ):
         self.loaded, self.period_frames = loaded, period
         self.runner = Runner(loaded.model, sub_frame(loaded, period), runtime)
         self.values = dict(values)

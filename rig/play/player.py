@@ -54,8 +54,10 @@ def play(opts: PlayOptions, stop: threading.Event | None = None) -> PlayerCore:
 
     def make_core(period: int, rate: int) -> PlayerCore:
         if rate != loaded.sample_rate:
-            raise UserError(f"the audio runs at {rate} Hz but the model at {loaded.sample_rate} Hz; "
-                            f"run the server/device at {loaded.sample_rate} Hz")
+            raise UserError(
+                f"the audio runs at {rate} Hz but the model at {loaded.sample_rate} Hz; "
+                f"run the server/device at {loaded.sample_rate} Hz"
+            )
         core = PlayerCore(loaded, values, period, kind, glide_s=opts.glide_ms / 1000)
         core.bypass = opts.bypass
         return core
@@ -87,16 +89,25 @@ def play(opts: PlayOptions, stop: threading.Event | None = None) -> PlayerCore:
 
 def _run(opts: PlayOptions, make_core, source, stop, rate: int, on_start) -> PlayerCore:
     if opts.backend == "jack":
-        return audio.run_jack(make_core, source, stop, opts.server, connect_in=opts.connect_in,
-                              connect_out=opts.connect_out, on_start=on_start)
+        return audio.run_jack(
+            make_core,
+            source,
+            stop,
+            opts.server,
+            connect_in=opts.connect_in,
+            connect_out=opts.connect_out,
+            on_start=on_start,
+        )
     return audio.run_portaudio(make_core, source, stop, rate, opts.period, opts.device, on_start=on_start)
 
 
 def started_line(core: PlayerCore, info: dict) -> str:
     knobs = ", ".join(f"{k}={v:g}" for k, v in core.values.items())
-    return (f"playing {core.loaded.name} on {info['api']} at {info['rate']} Hz, period {info['period']} frames "
-            f"({1000 * info['period'] / info['rate']:.1f} ms); runtime {core.runner.kind}; {knobs}"
-            + ("; bypass on" if core.bypass else ""))
+    return (
+        f"playing {core.loaded.name} on {info['api']} at {info['rate']} Hz, period {info['period']} frames "
+        f"({1000 * info['period'] / info['rate']:.1f} ms); runtime {core.runner.kind}; {knobs}"
+        + ("; bypass on" if core.bypass else "")
+    )
 
 
 def report_line(core: PlayerCore, info: dict) -> str:
@@ -106,8 +117,10 @@ def report_line(core: PlayerCore, info: dict) -> str:
     lat = f"latency: period {period} frames ({1000 * period / rate:.1f} ms)"
     lat += f", output {out_lat} frames" if out_lat is not None else ""
     lat += ", model 0 samples (causal)"
-    return (f"{s.periods} periods ({s.periods * period / rate:.1f} s): xruns {s.xruns}, late periods {s.late}, "
-            f"CPU per period mean {100 * s.cpu_mean:.1f}% max {100 * s.cpu_max:.1f}%; {lat}")
+    return (
+        f"{s.periods} periods ({s.periods * period / rate:.1f} s): xruns {s.xruns}, late periods {s.late}, "
+        f"CPU per period mean {100 * s.cpu_mean:.1f}% max {100 * s.cpu_max:.1f}%; {lat}"
+    )
 
 
 def say(opts: PlayOptions, line: str) -> None:

@@ -120,7 +120,11 @@ class _Graph:
 def _stable_state(model, frame: int, per_sample: bool):
     """Run three eager frames; the state after the first must keep its shape and constants."""
     gen = torch.Generator().manual_seed(0)
-    c = torch.rand(1, model.n_controls, frame, generator=gen) if per_sample else torch.rand(1, model.n_controls, generator=gen)
+    c = (
+        torch.rand(1, model.n_controls, frame, generator=gen)
+        if per_sample
+        else torch.rand(1, model.n_controls, generator=gen)
+    )
     frames = [0.3 * torch.randn(1, 1, frame, generator=gen) for _ in range(3)]
     state, states, outs = model.init_state(1), [], []
     with torch.inference_mode():
@@ -131,10 +135,15 @@ def _stable_state(model, frame: int, per_sample: bool):
     specs = [pytree.tree_flatten(s) for s in states]
     consts = [{i: v for i, v in enumerate(leaves) if not isinstance(v, torch.Tensor)} for leaves, _ in specs]
     shapes = [[tuple(v.shape) for v in leaves if isinstance(v, torch.Tensor)] for leaves, _ in specs]
-    if not (specs[0][1] == specs[1][1] == specs[2][1] and consts[0] == consts[1] == consts[2]
-            and shapes[0] == shapes[1] == shapes[2]):
-        raise NotGraphable(f"the streaming state changes shape between {frame}-sample frames "
-                           "(use a multiple of the 128-sample modulation block)")
+    if not (
+        specs[0][1] == specs[1][1] == specs[2][1]
+        and consts[0] == consts[1] == consts[2]
+        and shapes[0] == shapes[1] == shapes[2]
+    ):
+        raise NotGraphable(
+            f"the streaming state changes shape between {frame}-sample frames "
+            "(use a multiple of the 128-sample modulation block)"
+        )
     return states[0], consts[0], frames, c, outs
 
 
@@ -181,8 +190,9 @@ def _onnx(step, example, n_state: int):
     buf = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(step, example, buf, opset_version=17, input_names=names_in, output_names=names_out,
-                          dynamo=False)
+        torch.onnx.export(
+            step, example, buf, opset_version=17, input_names=names_in, output_names=names_out, dynamo=False
+        )
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1  # one frame is small: threads cost more than they give
     opts.inter_op_num_threads = 1
@@ -192,8 +202,13 @@ def _onnx(step, example, n_state: int):
 
     def run(x, c, leaves):
         feeds = {"x": x.numpy(), "c": c.numpy()}
-        feeds.update({f"s{i}": (v.numpy() if isinstance(v, torch.Tensor) else v)
-                      for i, v in enumerate(leaves) if f"s{i}" in used})
+        feeds.update(
+            {
+                f"s{i}": (v.numpy() if isinstance(v, torch.Tensor) else v)
+                for i, v in enumerate(leaves)
+                if f"s{i}" in used
+            }
+        )
         out = session.run(None, feeds)
         return out[0].reshape(-1), out[1:]
 

@@ -88,8 +88,10 @@ def best_known(n: int, seconds: float, seed: int = 0, ortools_share: float = 0.1
     long = iterated_local_search(c, inst.nearest, 10**12, t0 + seconds * (1 - ortools_share), seed + 1)
     rest = max(1.0, seconds - (time.perf_counter() - t0))
     gls = ortools_path(c, rest, long.order) or long.order
-    motion = {name: path_cost(c, order) / TIME_UNITS for name, order in
-              [("default", default), ("long_iterated", long.order), ("long_then_gls", gls)]}
+    motion = {
+        name: path_cost(c, order) / TIME_UNITS
+        for name, order in [("default", default), ("long_iterated", long.order), ("long_then_gls", gls)]
+    }
     best = min(motion["long_iterated"], motion["long_then_gls"])
     return {
         "n": n,

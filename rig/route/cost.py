@@ -80,9 +80,7 @@ def move_seconds(plan: Plan, from_values: dict[str, float], to_values: dict[str,
     return pair_cost(plan.robot, steps[0], steps[1], "time")
 
 
-def cost_matrix(
-    robot: Robot, steps: np.ndarray, objective: Objective = "time", settle: bool = True
-) -> np.ndarray:
+def cost_matrix(robot: Robot, steps: np.ndarray, objective: Objective = "time", settle: bool = True) -> np.ndarray:
     """Dense (M, M) float matrix, entry [i, j] = cost of moving from row i to row j of `steps`.
 
     Step positions are integers, so each axis's cost is looked up per step difference in a

@@ -288,7 +288,7 @@ class _Search:
                             best, move = d, (0, q, p - 1)
             # Or-opt: chains of 1-3 starting or ending at a
             for length in (1, 2, 3):
-                for i in ((p,) if length == 1 else (p, p - length + 1)):
+                for i in (p,) if length == 1 else (p, p - length + 1):
                     e = i + length - 1
                     if i < 1 or e > n:
                         continue

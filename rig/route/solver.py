@@ -59,7 +59,9 @@ def solve_path(
     deadline = t0 + time_limit_s
     n = c.shape[0] - 2
     if n <= 1:
-        return PathResult(list(range(1, n + 1)), path_cost(c, range(1, n + 1)), "trivial", "one setting: nothing to order")
+        return PathResult(
+            list(range(1, n + 1)), path_cost(c, range(1, n + 1)), "trivial", "one setting: nothing to order"
+        )
     if nn is None:
         nn = nearest_neighbour(c)
     budget = ils_iterations(n) if iterations is None else iterations
@@ -70,10 +72,14 @@ def solve_path(
 def _verdict(c, nn, best, finished, time_limit_s) -> PathResult:
     cost, nn_cost = path_cost(c, best), path_cost(c, nn)
     if cost > nn_cost:  # cannot happen by construction; kept as the contract's guard
-        return PathResult(nn, nn_cost, "nearest_neighbour", "optimiser was worse than nearest neighbour; using nearest neighbour")
+        return PathResult(
+            nn, nn_cost, "nearest_neighbour", "optimiser was worse than nearest neighbour; using nearest neighbour"
+        )
     if not finished:
         return PathResult(
-            best, cost, "time_limit",
+            best,
+            cost,
+            "time_limit",
             f"time limit {time_limit_s:g} s reached before the search finished; route is valid "
             "but may differ between runs; give a longer time limit for the full search",
         )

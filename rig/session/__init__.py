@@ -13,6 +13,15 @@ from rig.session.store import (
 )
 
 __all__ = [
-    "EVENTS_FILE", "MANIFEST_FILE", "ORPHANS_DIR", "SESSION_FILE", "TAKES_DIR", "TRAIN_DIR",
-    "EventLog", "Session", "plan_hash", "read_events", "read_manifest",
+    "EVENTS_FILE",
+    "MANIFEST_FILE",
+    "ORPHANS_DIR",
+    "SESSION_FILE",
+    "TAKES_DIR",
+    "TRAIN_DIR",
+    "EventLog",
+    "Session",
+    "plan_hash",
+    "read_events",
+    "read_manifest",
 ]

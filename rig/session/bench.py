@@ -29,9 +29,16 @@ def bench_verify(takes: int = 224, seconds: float = 46.5, quick: bool = False) -
         session = Session.open(folder)
         cold = _timed(session)  # the files' pages were dropped from the cache after writing
         warm = _timed(session)
-        return {"takes": takes, "take_seconds": seconds, "bytes": total, "synthesis_s": round(made, 1),
-                "verify_cold_s": cold, "verify_warm_s": warm,
-                "cold_mb_per_s": round(total / 1e6 / cold, 1), "warm_mb_per_s": round(total / 1e6 / warm, 1)}
+        return {
+            "takes": takes,
+            "take_seconds": seconds,
+            "bytes": total,
+            "synthesis_s": round(made, 1),
+            "verify_cold_s": cold,
+            "verify_warm_s": warm,
+            "cold_mb_per_s": round(total / 1e6 / cold, 1),
+            "warm_mb_per_s": round(total / 1e6 / warm, 1),
+        }
 
 
 def _timed(session: Session) -> float:
@@ -58,8 +65,15 @@ def _synthesise(folder: Path, takes: int, samples: int) -> int:
     with open(folder / MANIFEST_FILE, "w") as manifest:
         for s in settings:
             tid = f"t{s.id:04d}_G{s.values['gain']:g}"
-            record = {"take_id": tid, "setting_id": s.id, "split": s.split, "samples": samples,
-                      "files": {}, "sha256": {}, "bytes": {}}
+            record = {
+                "take_id": tid,
+                "setting_id": s.id,
+                "split": s.split,
+                "samples": samples,
+                "files": {},
+                "sha256": {},
+                "bytes": {},
+            }
             for n, kind in enumerate(TAKE_KINDS):
                 base[-8:] = (s.id * 3 + n).to_bytes(8, "little")  # every file different
                 rel = f"{TAKES_DIR}/{tid}.{kind}.wav"

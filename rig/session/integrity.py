@@ -56,5 +56,7 @@ def take_problems(folder: Path, record: dict) -> list[str]:
 def pending_rename(folder: Path, record: dict) -> bool:
     """A take whose manifest line is written but whose files still carry the temporary
     name: the commit is in progress (or was cut off and resume completes it)."""
-    return any(not (Path(folder) / rel).exists() and os.path.exists(str(Path(folder) / rel) + TMP_SUFFIX)
-               for rel in record["files"].values())
+    return any(
+        not (Path(folder) / rel).exists() and os.path.exists(str(Path(folder) / rel) + TMP_SUFFIX)
+        for rel in record["files"].values()
+    )

@@ -31,10 +31,15 @@ def is_take_record(obj) -> bool:
     if not isinstance(obj, dict):
         return False
     files, sums = obj.get("files"), obj.get("sha256")
-    return (isinstance(obj.get("take_id"), str) and isinstance(obj.get("setting_id"), int)
-            and isinstance(obj.get("split"), str) and isinstance(obj.get("samples"), int)
-            and isinstance(files, dict) and isinstance(sums, dict)
-            and all(isinstance(files.get(k), str) and _SHA.fullmatch(str(sums.get(k))) for k in TAKE_KINDS))
+    return (
+        isinstance(obj.get("take_id"), str)
+        and isinstance(obj.get("setting_id"), int)
+        and isinstance(obj.get("split"), str)
+        and isinstance(obj.get("samples"), int)
+        and isinstance(files, dict)
+        and isinstance(sums, dict)
+        and all(isinstance(files.get(k), str) and _SHA.fullmatch(str(sums.get(k))) for k in TAKE_KINDS)
+    )
 
 
 def is_retraction(obj) -> bool:

@@ -42,8 +42,17 @@ SESSION_MAX_BYTES = 64 << 20  # session.yaml holds the plan and every setting: g
 STORED_KEYS = ("plan", "settings", "route", "reference")  # what stored_sha256 covers
 _HELD_LOCKS: dict[str, int] = {}  # session folder -> fd of its capture lock held by this process
 
-__all__ = ["MANIFEST_FILE", "SESSION_FILE", "TAKES_DIR", "TAKE_KINDS", "TRAIN_DIR", "Session",
-           "plan_hash", "read_manifest", "stored_hash"]
+__all__ = [
+    "MANIFEST_FILE",
+    "SESSION_FILE",
+    "TAKES_DIR",
+    "TAKE_KINDS",
+    "TRAIN_DIR",
+    "Session",
+    "plan_hash",
+    "read_manifest",
+    "stored_hash",
+]
 
 
 def plan_hash(plan: Plan) -> str:
@@ -62,12 +71,22 @@ def stored_hash(info: dict) -> str:
 class Session:
     folder: Path
     info: dict
-    _orphans: Path | None = field(default=None, init=False, repr=False, compare=False)  # this run's orphans folder, once made
+    _orphans: Path | None = field(
+        default=None, init=False, repr=False, compare=False
+    )  # this run's orphans folder, once made
 
     # ---- creation and opening -------------------------------------------------
     @classmethod
-    def create(cls, folder: Path, plan: Plan, plan_file: Path | None, settings: list[Setting],
-               route: list[int], reference: Setting | None = None, extra: dict | None = None) -> Session:
+    def create(
+        cls,
+        folder: Path,
+        plan: Plan,
+        plan_file: Path | None,
+        settings: list[Setting],
+        route: list[int],
+        reference: Setting | None = None,
+        extra: dict | None = None,
+    ) -> Session:
         folder = Path(folder)
         if (folder / SESSION_FILE).exists():
             raise UserError(f"{folder} already holds a session; use --resume {folder} or choose a new --session folder")
@@ -127,8 +146,9 @@ class Session:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise UserError(f"another capture is writing {self.folder} right now; wait for it to end "
-                            f"(or stop it) before resuming") from None
+            raise UserError(
+                f"another capture is writing {self.folder} right now; wait for it to end (or stop it) before resuming"
+            ) from None
         _HELD_LOCKS[key] = fd
 
     def unlock(self) -> None:
@@ -230,8 +250,10 @@ class Session:
                 problems.append(f"{name}: ends in a torn line of {len(tail)} bytes (a write was cut short)")
         for record in scan.records:
             if pending_rename(self.folder, record):
-                problems.append(f"take {record['take_id']}: committed but its files still carry the "
-                                f"{TMP_SUFFIX} name (stopped mid-commit)")
+                problems.append(
+                    f"take {record['take_id']}: committed but its files still carry the "
+                    f"{TMP_SUFFIX} name (stopped mid-commit)"
+                )
             else:
                 problems += take_problems(self.folder, record)
         return problems + self._unlisted(scan.records, ours)
@@ -239,13 +261,19 @@ class Session:
     def unlisted_files(self, records: list[dict]) -> list[Path]:
         """What takes/ holds that none of `records` lists (the orphans folder aside), sorted."""
         listed = {Path(rel).name for r in records for rel in r["files"].values()}
-        return [p for p in sorted((self.folder / TAKES_DIR).iterdir()) if p.name not in listed and p.name != ORPHANS_DIR]
+        return [
+            p for p in sorted((self.folder / TAKES_DIR).iterdir()) if p.name not in listed and p.name != ORPHANS_DIR
+        ]
 
     def _unlisted(self, records: list[dict], ours: re.Pattern | None) -> list[str]:
         if not (self.folder / TAKES_DIR).is_dir():
             return [f"{TAKES_DIR}: missing or not a folder"]
-        return [f"{TAKES_DIR}/{p.name}: not listed in the manifest" for p in self.unlisted_files(records)
-                if not p.name.endswith(TMP_SUFFIX) and (ours is None or ours.fullmatch(p.name))]
+        return [
+            f"{TAKES_DIR}/{p.name}: not listed in the manifest"
+            for p in self.unlisted_files(records)
+            if not p.name.endswith(TMP_SUFFIX) and (ours is None or ours.fullmatch(p.name))
+        ]
+
 
 def _check_info(path: Path, info) -> None:
     """session.yaml as the capture wrote it, or one clear line saying what is wrong."""
@@ -256,15 +284,19 @@ def _check_info(path: Path, info) -> None:
     if missing:
         raise UserError(f"{path} is damaged (no {', '.join(missing)}); {fix}")
     settings, route = info["settings"], info["route"]
-    if not (isinstance(settings, list) and all(isinstance(s, dict) and {"id", "values", "split"} <= s.keys()
-                                               for s in settings)):
+    if not (
+        isinstance(settings, list)
+        and all(isinstance(s, dict) and {"id", "values", "split"} <= s.keys() for s in settings)
+    ):
         raise UserError(f"{path} is damaged (settings is not a list of {{id, values, split}}); {fix}")
     if not (isinstance(route, list) and all(isinstance(i, int) for i in route)):
         raise UserError(f"{path} is damaged (route is not a list of setting ids); {fix}")
     expected = info.get("stored_sha256")
     if expected is not None and expected != stored_hash(info):
-        raise UserError(f"{path} was edited: its plan, settings or route no longer match its stored_sha256; "
-                        f"restore it as the capture wrote it (a session's plan cannot change mid-capture)")
+        raise UserError(
+            f"{path} was edited: its plan, settings or route no longer match its stored_sha256; "
+            f"restore it as the capture wrote it (a session's plan cannot change mid-capture)"
+        )
     try:
         Plan.model_validate(info["plan"])
     except ValidationError as exc:

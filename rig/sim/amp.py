@@ -102,16 +102,24 @@ class Amp(SimDevice):
         self.v1b = _Triode(fs, 28.0, -0.2, 0.6, 1.4, 0.5, 0.020, 90.0, 9000.0)
         self.v2a = _Triode(fs, 5.0, -0.2, 0.7, 1.2, 0.5, 0.030, 20.0, 11000.0)
         self.bright = KnobFilter(self.knobs, ("gain",), self._bright_design)
-        self.stack = KnobFilter(
-            self.knobs, ("treble", "middle", "bass"), lambda t, m, b: tonestack.design(fs, t, m, b)
-        )
+        self.stack = KnobFilter(self.knobs, ("treble", "middle", "bass"), lambda t, m, b: tonestack.design(fs, t, m, b))
         self.presence = KnobFilter(self.knobs, ("presence",), lambda p: _shelf(fs, 3500.0, 0.6 * p))
         self.ot = butter_filter(1, 40.0, fs, "high").then(butter_filter(2, 9000.0, fs, "low"))
         self.sag_env = one_pole_lp(0.040, fs)
         self.noise = Noise(seed, 2)
         self._hum_table: np.ndarray | None = None
-        self._parts = (self.hp_in, self.v1a, self.v1b, self.v2a, self.bright, self.stack,
-                       self.presence, self.ot, self.sag_env, self.noise)
+        self._parts = (
+            self.hp_in,
+            self.v1a,
+            self.v1b,
+            self.v2a,
+            self.bright,
+            self.stack,
+            self.presence,
+            self.ot,
+            self.sag_env,
+            self.noise,
+        )
 
     def _bright_design(self, gain):
         # The bright cap across the gain pot bypasses highs; it matters most when the pot

@@ -24,12 +24,13 @@ def program(seconds: float, fs: int, seed: int = 1) -> np.ndarray:
         f = rng.uniform(80, 660)
         note = np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t)
         seg = 10 ** (rng.uniform(-30, 0) / 20) * note * np.exp(-t / 0.25) / 1.3
-        x[start:start + len(t)] = seg[: n - start]
+        x[start : start + len(t)] = seg[: n - start]
     return x.astype(np.float32)
 
 
-def realtime_factor(kind: str = "amp", block: int = 256, seconds: float = 10.0,
-                    sample_rate: int = 48000, moving_knobs: bool = False) -> dict:
+def realtime_factor(
+    kind: str = "amp", block: int = 256, seconds: float = 10.0, sample_rate: int = 48000, moving_knobs: bool = False
+) -> dict:
     """RTF of one device at one block size. moving_knobs: a new value for every knob every
     block (the worst case: a robot turning all knobs while audio runs)."""
     dev = make_device(kind, sample_rate)
@@ -39,10 +40,16 @@ def realtime_factor(kind: str = "amp", block: int = 256, seconds: float = 10.0,
     for k, i in enumerate(range(0, len(x), block)):
         if moving_knobs:
             dev.set_knobs({name: 5.0 + 4.0 * np.sin(0.01 * k + j) for j, name in enumerate(names)})
-        dev.process(x[i:i + block])
+        dev.process(x[i : i + block])
     cpu = time.process_time() - t0
-    return {"kind": kind, "block": block, "moving_knobs": moving_knobs, "seconds": seconds,
-            "cpu_s": round(cpu, 4), "rtf": round(seconds / max(cpu, 1e-9), 1)}
+    return {
+        "kind": kind,
+        "block": block,
+        "moving_knobs": moving_knobs,
+        "seconds": seconds,
+        "cpu_s": round(cpu, 4),
+        "rtf": round(seconds / max(cpu, 1e-9), 1),
+    }
 
 
 def bench_all(seconds: float = 10.0) -> list[dict]:

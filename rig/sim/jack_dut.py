@@ -35,8 +35,7 @@ def _open_client(client_name: str, servername: str | None):
         import jack
     except (ImportError, OSError) as exc:  # OSError: libjack missing
         raise UserError(
-            f"cannot use JACK ({exc}); install the JACK library (apt-get install jackd2) "
-            "and the JACK-Client package"
+            f"cannot use JACK ({exc}); install the JACK library (apt-get install jackd2) and the JACK-Client package"
         ) from None
     try:
         return jack.Client(client_name, no_start_server=True, servername=servername)
@@ -156,7 +155,7 @@ def run_jack_dut(
 
 def offline_render(device, x: np.ndarray, block: int = 256) -> np.ndarray:
     """Process x through device in blocks (what the JACK callback does), for comparisons."""
-    out = [device.process(x[i:i + block]) for i in range(0, len(x), block)]
+    out = [device.process(x[i : i + block]) for i in range(0, len(x), block)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 

@@ -45,7 +45,7 @@ def tone_gain_db(device, knobs, freq: float, level_dbfs: float = -50.0) -> float
     fs = device.sample_rate
     settle = max(SETTLE_S, 8.0 / freq)
     y = _play(device, knobs, sine(freq, settle + MEASURE_S, level_dbfs, fs))
-    return db(lockin(y[round(settle * fs):], freq, fs)) - level_dbfs
+    return db(lockin(y[round(settle * fs) :], freq, fs)) - level_dbfs
 
 
 def frequency_response(device, knobs, freqs: Sequence[float], level_dbfs: float = -50.0) -> np.ndarray:
@@ -59,7 +59,7 @@ def harmonics(device, knobs, freq: float = 440.0, level_dbfs: float = -20.0, cou
     cycles = max(1, round(0.1 * freq))
     n_meas = round(cycles * period)
     settle = round(SETTLE_S * fs)
-    y = _play(device, knobs, sine(freq, (settle + n_meas) / fs + 1e-9, level_dbfs, fs))[settle:settle + n_meas]
+    y = _play(device, knobs, sine(freq, (settle + n_meas) / fs + 1e-9, level_dbfs, fs))[settle : settle + n_meas]
     spec = np.abs(np.fft.rfft(y)) * 2.0 / n_meas
     bins = [round(k * freq * n_meas / fs) for k in range(1, count + 1)]
     return np.array([spec[b] if b < len(spec) else 0.0 for b in bins])
@@ -83,7 +83,7 @@ def level_curve(device, knobs, levels_dbfs: Sequence[float], freq: float = 440.0
         dist.append(_thd(h))
         fs = device.sample_rate
         y = _play(device, knobs, sine(freq, SETTLE_S + MEASURE_S, lv, fs))
-        peak.append(db(np.max(np.abs(y[round(SETTLE_S * fs):]))))
+        peak.append(db(np.max(np.abs(y[round(SETTLE_S * fs) :]))))
     return np.array(fund), np.array(peak), np.array(dist)
 
 
@@ -94,7 +94,7 @@ def waveform(device, knobs, freq: float = 110.0, level_dbfs: float = 0.0, cycles
     n = round(cycles * fs / freq)
     x = sine(freq, (settle + n) / fs + 1e-9, level_dbfs, fs)
     y = _play(device, knobs, x)
-    return x[settle:settle + n], y[settle:settle + n]
+    return x[settle : settle + n], y[settle : settle + n]
 
 
 # -- plots ------------------------------------------------------------------------------------

@@ -65,9 +65,7 @@ def analog_coefficients(p: StackParts, t: float, m: float, lb: float):
         + lr2 * (c1 * c2 * (r1 + r4) + c3 * (c1 + c2) * (mr3 + r4))
         + c3 * (c1 * r1 * mr3 + (c1 + c2) * mid - c2 * mr3 * r4)
     )
-    a3 = c1 * c2 * c3 * (
-        r1 * r3 * r4 + lr2 * (mr3 * (r1 + r4) + r1 * r4) + mid * (r1 + r4) - mr3 * r1 * r4
-    )
+    a3 = c1 * c2 * c3 * (r1 * r3 * r4 + lr2 * (mr3 * (r1 + r4) + r1 * r4) + mid * (r1 + r4) - mr3 * r1 * r4)
     return np.array([0.0, b1, b2, b3]), np.array([1.0, a1, a2, a3])
 
 
@@ -101,8 +99,15 @@ def nodal_response(p: StackParts, t: float, m: float, lb: float, freqs) -> np.nd
         s = 2j * np.pi * f
         # (node, other node or "src" or None for ground, admittance)
         elements = [
-            (A, "src", s * p.c1), (A, VO, 1 / ra), (VO, B, 1 / rb), (N, "src", 1 / p.r4),
-            (N, B, s * p.c2), (N, W, s * p.c3), (B, T, 1 / rl), (T, W, 1 / rm1), (W, None, 1 / rm2),
+            (A, "src", s * p.c1),
+            (A, VO, 1 / ra),
+            (VO, B, 1 / rb),
+            (N, "src", 1 / p.r4),
+            (N, B, s * p.c2),
+            (N, W, s * p.c3),
+            (B, T, 1 / rl),
+            (T, W, 1 / rm1),
+            (W, None, 1 / rm2),
         ]
         g = np.zeros((6, 6), complex)
         rhs = np.zeros(6, complex)

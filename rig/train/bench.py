@@ -23,8 +23,9 @@ def _configs(names: list[str] | None):
     return {n: load_model_config(shipped.get(n, n)) for n in chosen}
 
 
-def train_figures(names: list[str] | None = None, n_controls: int = 4, batch: int = 8,
-                  segment: int = 12000, steps: int = 2) -> dict:
+def train_figures(
+    names: list[str] | None = None, n_controls: int = 4, batch: int = 8, segment: int = 12000, steps: int = 2
+) -> dict:
     out = {}
     for name, cfg in _configs(names).items():
         params = build_model(cfg, n_controls).n_params()
@@ -33,11 +34,16 @@ def train_figures(names: list[str] | None = None, n_controls: int = 4, batch: in
     return out
 
 
-def infer_figures(names: list[str] | None = None, frames: list[int] | None = None, n_controls: int = 4,
-                  max_seconds: float = 1.0) -> dict:
-    return {name: {str(f): round(r, 2) for f, r in realtime_factor(cfg, frames or FRAMES, n_controls,
-                                                                   max_seconds=max_seconds).items()}
-            for name, cfg in _configs(names).items()}
+def infer_figures(
+    names: list[str] | None = None, frames: list[int] | None = None, n_controls: int = 4, max_seconds: float = 1.0
+) -> dict:
+    return {
+        name: {
+            str(f): round(r, 2)
+            for f, r in realtime_factor(cfg, frames or FRAMES, n_controls, max_seconds=max_seconds).items()
+        }
+        for name, cfg in _configs(names).items()
+    }
 
 
 def bench_train(quick: bool = False) -> dict:
@@ -50,8 +56,12 @@ def bench_train(quick: bool = False) -> dict:
 
     torch.set_num_threads(default_threads())
     names = [DEFAULT_MODEL, "lstm-c-32"] if quick else None
-    return {"threads": torch.get_num_threads(), "batch": 8, "segment": 12000,
-            "models": train_figures(names, steps=1 if quick else 3)}
+    return {
+        "threads": torch.get_num_threads(),
+        "batch": 8,
+        "segment": 12000,
+        "models": train_figures(names, steps=1 if quick else 3),
+    }
 
 
 def bench_infer(quick: bool = False) -> dict:
@@ -73,10 +83,15 @@ def bench_infer(quick: bool = False) -> dict:
         for threads in sorted({1, cores}):
             torch.set_num_threads(threads)
             busy[f"threads_{threads}"] = infer_figures([DEFAULT_MODEL], [BUSY_FRAME], max_seconds=seconds)[
-                DEFAULT_MODEL][str(BUSY_FRAME)]
+                DEFAULT_MODEL
+            ][str(BUSY_FRAME)]
     torch.set_num_threads(1)
-    return {"threads": 1, "frames": frames, "models": idle,
-            "busy": {"model": DEFAULT_MODEL, "frame": BUSY_FRAME, "spinning_processes": cores, "rtf": busy}}
+    return {
+        "threads": 1,
+        "frames": frames,
+        "models": idle,
+        "busy": {"model": DEFAULT_MODEL, "frame": BUSY_FRAME, "spinning_processes": cores, "rtf": busy},
+    }
 
 
 @contextmanager

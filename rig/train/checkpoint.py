@@ -24,8 +24,10 @@ def save(path: Path, state: dict) -> None:
         write_bytes_atomic(path, buf.getvalue())  # leaves no .partial behind when it fails
     except OSError as exc:
         cause = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror
-        raise UserError(f"cannot save checkpoint {path}: {cause}; free some space (or fix the folder), "
-                        f"then run rig train again: it resumes from the last saved checkpoint") from None
+        raise UserError(
+            f"cannot save checkpoint {path}: {cause}; free some space (or fix the folder), "
+            f"then run rig train again: it resumes from the last saved checkpoint"
+        ) from None
 
 
 def load(path: Path) -> dict:

@@ -16,10 +16,16 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 Backbone = Literal["lstm", "tcn", "s4"]
 Conditioning = Literal["concat", "tvcond", "film", "tfilm", "ttfilm", "tvfilm"]
 
-_ALLOWED = {"lstm": {"concat", "tvcond"}, "tcn": {"film", "tfilm", "ttfilm", "tvfilm"},
-            "s4": {"film", "tfilm", "ttfilm", "tvfilm"}}
-_NEEDS = {"lstm": {"hidden"}, "tcn": {"blocks", "kernel_size", "dilation_growth", "channels"},
-          "s4": {"blocks", "state_dim", "channels"}}
+_ALLOWED = {
+    "lstm": {"concat", "tvcond"},
+    "tcn": {"film", "tfilm", "ttfilm", "tvfilm"},
+    "s4": {"film", "tfilm", "ttfilm", "tvfilm"},
+}
+_NEEDS = {
+    "lstm": {"hidden"},
+    "tcn": {"blocks", "kernel_size", "dilation_growth", "channels"},
+    "s4": {"blocks", "state_dim", "channels"},
+}
 _OPTIONAL = {"lstm": {"final_tanh", "skip"}, "tcn": {"exact_crop"}, "s4": set()}
 
 
@@ -37,9 +43,11 @@ class Architecture(Strict):
     channels: int | None = Field(None, ge=1, le=256, description="TCN/S4 channels")
     state_dim: int | None = Field(None, ge=1, le=256, description="S4D complex modes per channel")
     exact_crop: bool | None = Field(
-        None, description="TCN: residual aligned to the same sample; the reference adds it one sample late")
+        None, description="TCN: residual aligned to the same sample; the reference adds it one sample late"
+    )
     final_tanh: bool | None = Field(
-        None, description="LSTM: tanh after the Linear head (default true); false maps exactly to NAM's LSTM")
+        None, description="LSTM: tanh after the Linear head (default true); false maps exactly to NAM's LSTM"
+    )
     skip: bool | None = Field(None, description="LSTM: add the input to the output (the layout Proteus plays)")
 
 
@@ -62,10 +70,14 @@ class Training(Strict):
     tbptt_samples: int | None = Field(None, ge=64, description="LSTM: backprop every N samples")
     grad_clip_norm: float = Field(10.0, gt=0)
     schedule: Literal["plateau", "cosine"] = Field(
-        "plateau", description="plateau: halve the LR after plateau_patience epochs without progress; "
-                               "cosine: warm-up, then cosine decay over the training budget (rig/train/schedule.py)")
+        "plateau",
+        description="plateau: halve the LR after plateau_patience epochs without progress; "
+        "cosine: warm-up, then cosine decay over the training budget (rig/train/schedule.py)",
+    )
     warmup_steps: int = Field(0, ge=0, description="cosine: steps of linear LR warm-up")
-    final_lr_fraction: float = Field(0.02, ge=0, le=1, description="cosine: LR at the budget's end, as a fraction of lr")
+    final_lr_fraction: float = Field(
+        0.02, ge=0, le=1, description="cosine: LR at the budget's end, as a fraction of lr"
+    )
     plateau_patience: int = Field(20, ge=1, description="epochs before halving the LR")
     plateau_factor: float = Field(0.5, gt=0, lt=1)
     early_stop_patience: int = Field(50, ge=1)
@@ -83,7 +95,9 @@ class ModelConfig(Strict):
     def _check(self) -> "ModelConfig":
         if self.conditioning not in _ALLOWED[self.backbone]:
             allowed = ", ".join(sorted(_ALLOWED[self.backbone]))
-            raise ValueError(f"conditioning: {self.conditioning} is not available for {self.backbone}; use one of {allowed}")
+            raise ValueError(
+                f"conditioning: {self.conditioning} is not available for {self.backbone}; use one of {allowed}"
+            )
         given = {k for k, v in self.architecture.model_dump().items() if v is not None}
         for key in sorted(_NEEDS[self.backbone] - given):
             raise ValueError(f"architecture.{key}: required for a {self.backbone} backbone; add it")
@@ -108,7 +122,9 @@ def named_configs() -> dict[str, Path]:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise UserError(f"model config {path} not found; use one of the files in models/ (e.g. models/tcn-f-45-s-16.yaml)")
+        raise UserError(
+            f"model config {path} not found; use one of the files in models/ (e.g. models/tcn-f-45-s-16.yaml)"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

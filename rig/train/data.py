@@ -114,12 +114,21 @@ def controls_of(record: dict, knob_names: list[str]) -> np.ndarray:
     norm = record.get("knobs_norm") or {}
     missing = [n for n in knob_names if n not in norm]
     if missing:
-        raise UserError(f"take {record.get('take_id')}: manifest line lacks knobs_norm for {missing}; the session is damaged")
+        raise UserError(
+            f"take {record.get('take_id')}: manifest line lacks knobs_norm for {missing}; the session is damaged"
+        )
     return np.array([float(norm[n]) for n in knob_names], dtype=np.float32)
 
 
-def load_take(folder: Path, record: dict, knob_names: list[str], input_kind: str, context: int,
-              sample_rate: int, cache: AudioCache | None = None) -> Take:
+def load_take(
+    folder: Path,
+    record: dict,
+    knob_names: list[str],
+    input_kind: str,
+    context: int,
+    sample_rate: int,
+    cache: AudioCache | None = None,
+) -> Take:
     """The content range plus up to `context` earlier samples: the device heard them, so they
     are the honest history for the first content samples (zeros only before the file). The
     files are checked here (readable, rate, length); their audio is read when used."""
@@ -128,9 +137,20 @@ def load_take(folder: Path, record: dict, knob_names: list[str], input_kind: str
     files = {"x": folder / record["files"][input_kind], "y": folder / record["files"]["wet"]}
     for path in files.values():
         _check(path, end, sample_rate)
-    return Take(record["take_id"], int(record["setting_id"]), record["split"], record.get("knobs", {}),
-                controls_of(record, knob_names), files, first, end - first, start - first,
-                ready_time(folder, record), sample_rate, cache)
+    return Take(
+        record["take_id"],
+        int(record["setting_id"]),
+        record["split"],
+        record.get("knobs", {}),
+        controls_of(record, knob_names),
+        files,
+        first,
+        end - first,
+        start - first,
+        ready_time(folder, record),
+        sample_rate,
+        cache,
+    )
 
 
 def _check(path: Path, end: int, sample_rate: int) -> None:
@@ -139,10 +159,14 @@ def _check(path: Path, end: int, sample_rate: int) -> None:
     except (OSError, sf.LibsndfileError) as exc:
         raise UserError(f"cannot read {path}: {exc}; the session's take files are missing or damaged") from None
     if info.samplerate != sample_rate:
-        raise UserError(f"{path} is {info.samplerate} Hz but the plan says {sample_rate} Hz; the session is inconsistent")
+        raise UserError(
+            f"{path} is {info.samplerate} Hz but the plan says {sample_rate} Hz; the session is inconsistent"
+        )
     if info.frames < end:
-        raise UserError(f"{path} has {info.frames} samples but its manifest line says the content ends at {end}; "
-                        "the session's take files are damaged")
+        raise UserError(
+            f"{path} has {info.frames} samples but its manifest line says the content ends at {end}; "
+            "the session's take files are damaged"
+        )
 
 
 def _read(path: Path, first: int, end: int, sample_rate: int) -> np.ndarray:
@@ -159,8 +183,7 @@ class TakePool:
     """The takes one training run knows, by split. Train/val takes are checked on arrival
     and read through the pool's cache; test takes stay manifest records until `load_test()`."""
 
-    def __init__(self, session: Session, input_kind: str = "dry", context: int = 0,
-                 cache_mb: float = DEFAULT_CACHE_MB):
+    def __init__(self, session: Session, input_kind: str = "dry", context: int = 0, cache_mb: float = DEFAULT_CACHE_MB):
         if input_kind not in ("dry", "loopback"):
             raise UserError(f"input {input_kind!r} is not a take file; use dry or loopback")
         self.session = session
@@ -198,8 +221,9 @@ class TakePool:
             return None
         if split not in FIT_SPLITS:
             return None  # reference takes check drift; they are no training data
-        take = load_take(self.session.folder, record, self.knob_names, self.input_kind, self.context,
-                         self.sample_rate, self.cache)
+        take = load_take(
+            self.session.folder, record, self.knob_names, self.input_kind, self.context, self.sample_rate, self.cache
+        )
         (self.train if split == "train" else self.val).append(take)
         return take
 
@@ -257,18 +281,26 @@ def cut(takes: list[Take], starts: list[int], segment: int, context: int) -> Bat
         x = t.span("x", max(lo, 0), s + segment)
         xs.append(np.pad(x, (max(-lo, 0), 0)))
         ys.append(t.span("y", s, s + segment))
-    return Batch(torch.from_numpy(np.stack(xs))[:, None], torch.from_numpy(np.stack(ys))[:, None],
-                 torch.from_numpy(np.stack([t.controls for t in takes])), [t.take_id for t in takes])
+    return Batch(
+        torch.from_numpy(np.stack(xs))[:, None],
+        torch.from_numpy(np.stack(ys))[:, None],
+        torch.from_numpy(np.stack([t.controls for t in takes])),
+        [t.take_id for t in takes],
+    )
 
 
-def val_batches(takes: list[Take], segment: int, context: int, test_ids: set[int], max_segments: int,
-                batch_size: int) -> list[Batch]:
+def val_batches(
+    takes: list[Take], segment: int, context: int, test_ids: set[int], max_segments: int, batch_size: int
+) -> list[Batch]:
     """Fixed validation segments spread evenly over the val takes (same every epoch)."""
     check_split(takes, "val", test_ids)
-    spots = [(t, t.offset + k * segment) for t in takes if t.content_len >= segment
-             for k in range(t.content_len // segment)]
+    spots = [
+        (t, t.offset + k * segment) for t in takes if t.content_len >= segment for k in range(t.content_len // segment)
+    ]
     if len(spots) > max_segments:
         keep = np.linspace(0, len(spots) - 1, max_segments).round().astype(int)
         spots = [spots[i] for i in keep]
-    return [cut([t for t, _ in part], [s for _, s in part], segment, context)
-            for part in (spots[i : i + batch_size] for i in range(0, len(spots), batch_size))]
+    return [
+        cut([t for t, _ in part], [s for _, s in part], segment, context)
+        for part in (spots[i : i + batch_size] for i in range(0, len(spots), batch_size))
+    ]

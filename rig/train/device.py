@@ -48,10 +48,14 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
-        raise UserError(f"--device cuda: no CUDA GPU is visible to PyTorch ({torch.__version__}, {build}); "
-                        "use --device cpu (or auto), or install a CUDA build of torch")
+        raise UserError(
+            f"--device cuda: no CUDA GPU is visible to PyTorch ({torch.__version__}, {build}); "
+            "use --device cpu (or auto), or install a CUDA build of torch"
+        )
     if name == "mps" and not _mps_available():
-        raise UserError("--device mps: Apple's Metal backend is not available on this machine; use --device cpu (or auto)")
+        raise UserError(
+            "--device mps: Apple's Metal backend is not available on this machine; use --device cpu (or auto)"
+        )
     return torch.device(name)
 
 

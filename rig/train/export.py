@@ -45,10 +45,16 @@ def export_model(model: torch.nn.Module, folder: Path, card: dict, seed: int = 0
     n = model.n_controls
     trace_in = _example(TRACE_SAMPLES, n, gen)
     other_in = _example(OTHER_SAMPLES, n, gen)
-    files = {"weights": folder / "model.pt", "torchscript": folder / "model.ts",
-             "onnx": folder / "model.onnx", "card": folder / "model.json"}
-    checkpoint.save(files["weights"], {"config": card["config"], "n_controls": n, "knobs": card["knobs"],
-                                       "model": model.state_dict(), "card": card})
+    files = {
+        "weights": folder / "model.pt",
+        "torchscript": folder / "model.ts",
+        "onnx": folder / "model.onnx",
+        "card": folder / "model.json",
+    }
+    checkpoint.save(
+        files["weights"],
+        {"config": card["config"], "n_controls": n, "knobs": card["knobs"], "model": model.state_dict(), "card": card},
+    )
     checks = {"torchscript": _check(_torchscript(model, trace_in, files["torchscript"]), model, trace_in, other_in)}
     try:
         checks["onnx"] = _check(_onnx(model, trace_in, files["onnx"]), model, trace_in, other_in)
@@ -84,9 +90,16 @@ def _onnx(model, example, path: Path):
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         try:
-            torch.onnx.export(model, example, str(tmp), opset_version=OPSET, input_names=["x", "c"],
-                              output_names=["y"], dynamic_axes={"x": dims, "c": {0: "batch"}, "y": dims},
-                              dynamo=False)
+            torch.onnx.export(
+                model,
+                example,
+                str(tmp),
+                opset_version=OPSET,
+                input_names=["x", "c"],
+                output_names=["y"],
+                dynamic_axes={"x": dims, "c": {0: "batch"}, "y": dims},
+                dynamo=False,
+            )
         except Exception as exc:  # the exporter raises many kinds for unsupported ops
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
             raise OnnxUnsupported(f"ONNX export failed: {type(exc).__name__}: {first}") from None
@@ -106,8 +119,11 @@ def _check(run, model, trace_in, other_in) -> dict:
         other = _max_err(run, model, other_in)
     except Exception:  # a graph with frozen shapes may refuse other lengths outright
         other = float("inf")
-    return {"max_abs_err": err, "dynamic_length": bool(other <= TOLERANCE),
-            "max_abs_err_other_length": other if np.isfinite(other) else None}
+    return {
+        "max_abs_err": err,
+        "dynamic_length": bool(other <= TOLERANCE),
+        "max_abs_err_other_length": other if np.isfinite(other) else None,
+    }
 
 
 def _max_err(run, model, example) -> float:

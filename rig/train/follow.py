@@ -79,11 +79,14 @@ class CaptureFollower:
     def _refuse(self, record: dict, problems: list[str]) -> None:
         tid = record["take_id"]
         self.refused[tid] = problems
-        message = (f"take {tid} is damaged ({'; '.join(problems)}); not training on it. "
-                   f"rig capture --resume {self.folder} records it again, rig verify {self.folder} lists all problems")
+        message = (
+            f"take {tid} is damaged ({'; '.join(problems)}); not training on it. "
+            f"rig capture --resume {self.folder} records it again, rig verify {self.folder} lists all problems"
+        )
         try:
-            EventLog(self.folder / EVENTS_FILE).emit("alert", level="error", kind="train_take_refused",
-                                                     take_id=tid, message=message)
+            EventLog(self.folder / EVENTS_FILE).emit(
+                "alert", level="error", kind="train_take_refused", take_id=tid, message=message
+            )
         except OSError:
             pass  # a full disk must not stop the refusal itself
         print(f"rig train: warning: {message}", file=sys.stderr)

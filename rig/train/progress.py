@@ -13,8 +13,12 @@ class EpochProgress:
         self.model = model
         self.budget_s = budget_s
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-            TimeRemainingColumn(), console=Console(stderr=True), disable=not enabled,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=not enabled,
         )
         self.task = None
 

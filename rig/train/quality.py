@@ -35,16 +35,30 @@ def default_cache() -> Path:
     return Path(base) / "rig" / "bench"
 
 
-def bench_quality(plan: str | Path | None = None, budgets: list[float] | None = None, threads: int = 2,
-                  seed: int | None = None, cache: str | Path | None = None, model: str | Path | None = None,
-                  device: str = "cpu", quiet: bool = True) -> dict:
+def bench_quality(
+    plan: str | Path | None = None,
+    budgets: list[float] | None = None,
+    threads: int = 2,
+    seed: int | None = None,
+    cache: str | Path | None = None,
+    model: str | Path | None = None,
+    device: str = "cpu",
+    quiet: bool = True,
+) -> dict:
     plan_path = Path(plan or DEFAULT_PLAN)
     seeded = _seeded_plan_text(plan_path, seed)
     folder, built_s = cached_session(seeded, Path(cache or default_cache()), quiet)
     runs = [train_once(folder, Path(model or DEFAULT_MODEL), b, threads, device) for b in budgets or [10.0]]
     session = Session.open(folder)
-    return {"plan": str(plan_path), "session": str(folder), "session_build_s": built_s,
-            "settings": _split_counts(session), "threads": threads, "device": device, "runs": runs}
+    return {
+        "plan": str(plan_path),
+        "session": str(folder),
+        "session_build_s": built_s,
+        "settings": _split_counts(session),
+        "threads": threads,
+        "device": device,
+        "runs": runs,
+    }
 
 
 # ---- the cached session --------------------------------------------------------------------
@@ -80,8 +94,9 @@ def cached_session(plan_text: str, cache: Path, quiet: bool = True) -> tuple[Pat
         plan_file.write_text(plan_text)
         t0 = time.monotonic()
         with contextlib.redirect_stdout(sys.stderr):  # stdout is the bench's JSON
-            rc = run_capture(CaptureOptions(plan_file=plan_file, session=folder, sim=True, train=False,
-                                            dashboard=False, quiet=quiet))
+            rc = run_capture(
+                CaptureOptions(plan_file=plan_file, session=folder, sim=True, train=False, dashboard=False, quiet=quiet)
+            )
         built = round(time.monotonic() - t0, 1)
     if rc != 0:
         raise UserError(f"the simulated capture of the bench session ended with status {rc}; see {folder}/events.jsonl")
@@ -108,13 +123,19 @@ def _split_counts(session: Session) -> dict:
 
 # ---- one training run, in a child process ----------------------------------------------------
 def train_once(session: Path, model: Path, budget_minutes: float, threads: int, device: str) -> dict:
-    args = {"session": str(session), "model": str(model), "budget_minutes": budget_minutes,
-            "threads": threads, "device": device}
+    args = {
+        "session": str(session),
+        "model": str(model),
+        "budget_minutes": budget_minutes,
+        "threads": threads,
+        "device": device,
+    }
     # Passive OpenMP waiting, as the capture's trainer uses: spinning threads collapse when
     # anything else runs on the cores (5x slower steps measured on a shared 2-core machine).
     env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "OMP_NUM_THREADS": str(threads)}
-    proc = subprocess.run([sys.executable, "-m", "rig.train.quality", json.dumps(args)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rig.train.quality", json.dumps(args)], capture_output=True, text=True, env=env
+    )
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise UserError(f"bench training run ({budget_minutes} min) failed: {tail[0]}")
@@ -128,8 +149,15 @@ def _child(args: dict) -> dict:
     cfg = load_model_config(args["model"])
     with tempfile.TemporaryDirectory(prefix="rig-bench-quality-") as tmp:
         folder = work_copy(Path(args["session"]), Path(tmp) / "session")
-        opts = TrainOptions(budget_minutes=args["budget_minutes"], threads=args["threads"], device=args["device"],
-                            fresh=True, progress=False, export=False, report=False)
+        opts = TrainOptions(
+            budget_minutes=args["budget_minutes"],
+            threads=args["threads"],
+            device=args["device"],
+            fresh=True,
+            progress=False,
+            export=False,
+            report=False,
+        )
         t0 = time.monotonic()
         trainer = Trainer(folder, cfg, opts)
         result = trainer.run()
@@ -144,16 +172,25 @@ def _figures(trainer, result, wall: float, args: dict) -> dict:
     train_s = max(s.train_seconds, 1e-9)
     samples = s.steps * trainer.opts.batch_size * trainer.segment
     return {
-        "model": trainer.cfg.name, "budget_minutes": args["budget_minutes"], "device": str(trainer.device),
+        "model": trainer.cfg.name,
+        "budget_minutes": args["budget_minutes"],
+        "device": str(trainer.device),
         "test_esr_mean": _r(result.test["esr"]) if result.test else None,
         "test_esr_worst": _r(max(esrs)) if esrs else None,
-        "test_esr_per_setting": [{"setting_id": r["setting_id"], "knobs": r["knobs"], "esr": _r(r["esr"])} for r in per],
+        "test_esr_per_setting": [
+            {"setting_id": r["setting_id"], "knobs": r["knobs"], "esr": _r(r["esr"])} for r in per
+        ],
         "best_val_loss": _r(result.best_val_loss) if result.best_val_loss is not None else None,
         "best_val_esr": _r(min((h["val_esr"] for h in s.history if h["val_esr"] is not None), default=float("nan"))),
-        "epochs": s.epoch, "steps": s.steps, "stop_reason": s.stop_reason,
-        "batch_size": trainer.opts.batch_size, "segment_samples": trainer.segment,
-        "steps_per_s": _r(s.steps / train_s), "samples_per_s": round(samples / train_s),
-        "train_s": round(s.train_seconds, 1), "wall_s": round(wall, 1),
+        "epochs": s.epoch,
+        "steps": s.steps,
+        "stop_reason": s.stop_reason,
+        "batch_size": trainer.opts.batch_size,
+        "segment_samples": trainer.segment,
+        "steps_per_s": _r(s.steps / train_s),
+        "samples_per_s": round(samples / train_s),
+        "train_s": round(s.train_seconds, 1),
+        "wall_s": round(wall, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 

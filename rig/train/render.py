@@ -44,8 +44,9 @@ def weights_path(spec: str | Path) -> Path:
     if not path.exists():
         raise UserError(f"model {spec} not found; give an export folder (train/<model>/export) or a .pt file")
     if path.suffix != ".pt":
-        raise UserError(f"{spec} is not a model file; give an export folder, a train/<model> folder, "
-                        "model.json or a .pt checkpoint")
+        raise UserError(
+            f"{spec} is not a model file; give an export folder, a train/<model> folder, model.json or a .pt checkpoint"
+        )
     return path
 
 
@@ -111,8 +112,9 @@ def check_output(path: Path) -> None:
         raise UserError(f"output folder {path.parent} does not exist; create it first")
 
 
-def render(loaded: Loaded, values: dict[str, float], audio: np.ndarray, block: int = 4096,
-           runtime: str | None = None) -> np.ndarray:
+def render(
+    loaded: Loaded, values: dict[str, float], audio: np.ndarray, block: int = 4096, runtime: str | None = None
+) -> np.ndarray:
     """`runtime` None: the model family's default, the one `rig play` uses."""
     from rig.play.runtime import Runner, default_kind, process_all
 
@@ -120,8 +122,9 @@ def render(loaded: Loaded, values: dict[str, float], audio: np.ndarray, block: i
     return process_all(runner, np.asarray(audio, np.float32), controls(values, loaded.knobs)[0].numpy())
 
 
-def render_file(model_spec: str | Path, settings: str, in_path: Path, out_path: Path, block: int = 4096,
-                runtime: str | None = None) -> dict:
+def render_file(
+    model_spec: str | Path, settings: str, in_path: Path, out_path: Path, block: int = 4096, runtime: str | None = None
+) -> dict:
     if block < 1:
         raise UserError(f"--block {block} must be at least 1 sample")
     check_output(out_path)

@@ -22,12 +22,16 @@ EXAMPLE_S = 5.0
 def write_report(trainer, test: dict | None) -> Path:
     out = trainer.out
     out.mkdir(parents=True, exist_ok=True)
-    lines = [f"## {trainer.cfg.name}", "",
-             f"{trainer.model.n_params()} parameters, receptive field {int(trainer.model.receptive_field)} samples; "
-             f"{trainer.state.epoch} epochs of {trainer.steps_per_epoch} steps "
-             f"({trainer.opts.batch_size} x {trainer.segment / trainer.pool.sample_rate:g} s segments), "
-             f"best epoch {trainer.state.best_epoch}, stopped by {trainer.state.stop_reason or 'n/a'}; "
-             f"{trainer.pool.takes_used} train/val takes, {trainer.state.recoveries} divergence recoveries.", ""]
+    lines = [
+        f"## {trainer.cfg.name}",
+        "",
+        f"{trainer.model.n_params()} parameters, receptive field {int(trainer.model.receptive_field)} samples; "
+        f"{trainer.state.epoch} epochs of {trainer.steps_per_epoch} steps "
+        f"({trainer.opts.batch_size} x {trainer.segment / trainer.pool.sample_rate:g} s segments), "
+        f"best epoch {trainer.state.best_epoch}, stopped by {trainer.state.stop_reason or 'n/a'}; "
+        f"{trainer.pool.takes_used} train/val takes, {trainer.state.recoveries} divergence recoveries.",
+        "",
+    ]
     if trainer.state.history:
         plot_curves(trainer.state.history, out / "loss_curves.png")
         lines += ["![loss curves](loss_curves.png)", ""]
@@ -38,8 +42,14 @@ def write_report(trainer, test: dict | None) -> Path:
         rate = trainer.pool.sample_rate
         plot_example(take, pred, rate, out / "test_example.png")
         wavs = write_examples(take, pred, rate, out / "examples")
-        lines += [f"Test take {take.take_id} ({_knobs(take.knobs)}):", "", "![target vs prediction](test_example.png)", "",
-                  "Audio: " + ", ".join(f"[{p.stem}](examples/{p.name})" for p in wavs), ""]
+        lines += [
+            f"Test take {take.take_id} ({_knobs(take.knobs)}):",
+            "",
+            "![target vs prediction](test_example.png)",
+            "",
+            "Audio: " + ", ".join(f"[{p.stem}](examples/{p.name})" for p in wavs),
+            "",
+        ]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
@@ -64,9 +74,15 @@ def esr_table(test: dict | None) -> list[str]:
     for r in test["per_setting"]:
         rows.append(f"| {r['setting_id']} | {_knobs(r['knobs'])} | {r['esr']:.4f} | {quality_band(r['esr'])} |")
     rows.append(f"| **mean** | | **{test['esr']:.4f}** | {quality_band(test['esr'])} |")
-    return [f"Test on {len(test['per_setting'])} unseen settings: ESR {test['esr']:.4f}, "
-            f"MAE {test['mae']:.4g}, MAPE {test['mape']:.4g}, MR-STFT {test['mrstft']:.4g}.", "", *rows, "",
-            "Bands (NAM): < 0.01 great, < 0.035 not bad, < 0.1 may sound ok, < 0.3 probably not great.", ""]
+    return [
+        f"Test on {len(test['per_setting'])} unseen settings: ESR {test['esr']:.4f}, "
+        f"MAE {test['mae']:.4g}, MAPE {test['mape']:.4g}, MR-STFT {test['mrstft']:.4g}.",
+        "",
+        *rows,
+        "",
+        "Bands (NAM): < 0.01 great, < 0.035 not bad, < 0.1 may sound ok, < 0.3 probably not great.",
+        "",
+    ]
 
 
 def _knobs(knobs: dict) -> str:

@@ -68,8 +68,10 @@ def train_session(folder: Path, models: list[str] | None, opts: TrainOptions) ->
 def _stop_recorded(session: Session):
     """SIGTERM stops the trainer like Ctrl-C (SIGINT); either way an `aborted` event records
     that training stopped, so the dashboard (now or later) shows where the run ended."""
+
     def interrupt(_signum, _frame):
         raise KeyboardInterrupt
+
     main = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, interrupt) if main else None
     try:

@@ -18,12 +18,23 @@ from rig.session import Session
 PRE_S = 0.05  # silence before and after the content, as a capture's pre/post-roll
 
 
-def synthetic_plan(count: int = 6, test_count: int = 2, validation_fraction: float = 0.2,
-                   min_takes: int = 2, seconds: float = 1.0, seed: int = 0) -> Plan:
+def synthetic_plan(
+    count: int = 6,
+    test_count: int = 2,
+    validation_fraction: float = 0.2,
+    min_takes: int = 2,
+    seconds: float = 1.0,
+    seed: int = 0,
+) -> Plan:
     return Plan(
         knobs=[Knob(name="gain", axis=0, label="G"), Knob(name="tone", axis=1, label="T")],
-        settings=Settings(method="random", count=count, seed=seed, validation_fraction=validation_fraction,
-                          test=TestSettings(method="random", count=test_count)),
+        settings=Settings(
+            method="random",
+            count=count,
+            seed=seed,
+            validation_fraction=validation_fraction,
+            test=TestSettings(method="random", count=test_count),
+        ),
         take=Take(seconds=seconds),
         train=Train(min_takes=min_takes, budget_minutes=1.0),
     )
@@ -71,10 +82,19 @@ def commit_take(session: Session, setting, index: int, seed: int = 0) -> dict:
     for kind, signal in (("dry", dry), ("loopback", 0.98 * dry), ("wet", wet)):
         sf.write(session.temp_path(files[kind]), signal, rate, subtype="FLOAT", format="WAV")
     record = {
-        "take_id": take_id, "setting_id": setting.id, "split": setting.split,
-        "knobs": {k.name: setting.values[k.name] for k in plan.sampled_knobs}, "knobs_norm": norm,
-        "sample_rate": rate, "samples": len(dry), "content": [pre, pre + len(content)],
-        "latency_samples": 0, "device_delay_samples": 0, "gains": [], "qc": {"ok": True}, "retries": 0,
+        "take_id": take_id,
+        "setting_id": setting.id,
+        "split": setting.split,
+        "knobs": {k.name: setting.values[k.name] for k in plan.sampled_knobs},
+        "knobs_norm": norm,
+        "sample_rate": rate,
+        "samples": len(dry),
+        "content": [pre, pre + len(content)],
+        "latency_samples": 0,
+        "device_delay_samples": 0,
+        "gains": [],
+        "qc": {"ok": True},
+        "retries": 0,
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     return session.commit_take(record)

@@ -111,8 +111,11 @@ class Trainer:
         opts = options or TrainOptions()
         self.profile = profile(opts.device)
         self.device = self.profile.device
-        self.opts = replace(opts, batch_size=opts.batch_size or self.profile.batch_size,
-                            segment_s=opts.segment_s or self.profile.segment_s)
+        self.opts = replace(
+            opts,
+            batch_size=opts.batch_size or self.profile.batch_size,
+            segment_s=opts.segment_s or self.profile.segment_s,
+        )
         self.session = Session.open(folder)
         self.plan = self.session.plan()
         self.cfg = cfg
@@ -131,7 +134,8 @@ class Trainer:
         self.mr = mrstft_loss().to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer, factor=t.plateau_factor, patience=self.opts.plateau_patience or t.plateau_patience)
+            self.optimizer, factor=t.plateau_factor, patience=self.opts.plateau_patience or t.plateau_patience
+        )
         self.patience = self.opts.patience or t.early_stop_patience
         budget = self.opts.budget_minutes or self.plan.train.budget_minutes
         self.budget_s = budget * 60.0
@@ -148,8 +152,13 @@ class Trainer:
         if message:
             self.events.emit("alert", level="warning", kind="train_skipped", message=message)
             return Result(self.cfg.name, "skipped", message)
-        self.events.emit("train_started", model=self.cfg.name, params=self.model.n_params(),
-                         receptive_field=int(self.model.receptive_field), takes=self.pool.takes_used)
+        self.events.emit(
+            "train_started",
+            model=self.cfg.name,
+            params=self.model.n_params(),
+            receptive_field=int(self.model.receptive_field),
+            takes=self.pool.takes_used,
+        )
         with EpochProgress(self.cfg.name, self.budget_s, self.opts.progress) as bar:
             while not self._should_stop():
                 started = time.monotonic()
@@ -311,8 +320,9 @@ class Trainer:
         if not self.pool.val:
             return None
         if self._val_cache[0] != len(self.pool.val):
-            batches = val_batches(self.pool.val, self.segment, self.context, self.test_ids, self.opts.val_segments,
-                                  self.opts.batch_size)
+            batches = val_batches(
+                self.pool.val, self.segment, self.context, self.test_ids, self.opts.val_segments, self.opts.batch_size
+            )
             self._val_cache = (len(self.pool.val), [self._on_device(b) for b in batches])
         self.model.eval()
         preds, targets, losses = [], [], []
@@ -351,9 +361,14 @@ class Trainer:
         self.state.lr_scale = scale
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        self.events.emit("alert", level="warning", kind="train_diverged", model=self.cfg.name,
-                         message=f"{self.cfg.name}: loss diverged ({train_loss}, val {val and val['loss']}); "
-                                 f"restored epoch {self.state.epoch}, learning rate lowered to {lr:.3g}")
+        self.events.emit(
+            "alert",
+            level="warning",
+            kind="train_diverged",
+            model=self.cfg.name,
+            message=f"{self.cfg.name}: loss diverged ({train_loss}, val {val and val['loss']}); "
+            f"restored epoch {self.state.epoch}, learning rate lowered to {lr:.3g}",
+        )
         if self.state.recoveries > self.opts.max_recoveries:
             self.state.stop_reason = "diverged"
 
@@ -367,9 +382,17 @@ class Trainer:
         if self.cfg.training.schedule == "plateau":
             self.scheduler.step(monitor)
         lr = self.optimizer.param_groups[0]["lr"]
-        s.history.append({"epoch": s.epoch, "train_loss": train_loss, "val_loss": val and val["loss"],
-                          "val_esr": val and val["esr"], "lr": lr, "takes_used": self.pool.takes_used,
-                          "t": round(time.time(), 3)})
+        s.history.append(
+            {
+                "epoch": s.epoch,
+                "train_loss": train_loss,
+                "val_loss": val and val["loss"],
+                "val_esr": val and val["esr"],
+                "lr": lr,
+                "takes_used": self.pool.takes_used,
+                "t": round(time.time(), 3),
+            }
+        )
         if monitor < s.best:
             s.best, s.best_epoch, s.since_best = monitor, s.epoch, 0
             checkpoint.save(self.out / checkpoint.BEST, self._snapshot())
@@ -377,9 +400,17 @@ class Trainer:
             s.since_best += 1
         checkpoint.save(self.out / checkpoint.LAST, self._snapshot())
         extra = {f"val_{k}": v for k, v in (val or {}).items() if k not in ("loss", "esr")}
-        self.events.emit("train_epoch", model=self.cfg.name, epoch=s.epoch, train_loss=train_loss,
-                         val_loss=val and val["loss"], val_esr=val and val["esr"], lr=lr,
-                         takes_used=self.pool.takes_used, **extra)
+        self.events.emit(
+            "train_epoch",
+            model=self.cfg.name,
+            epoch=s.epoch,
+            train_loss=train_loss,
+            val_loss=val and val["loss"],
+            val_esr=val and val["esr"],
+            lr=lr,
+            takes_used=self.pool.takes_used,
+            **extra,
+        )
 
     # ---- checkpoints ---------------------------------------------------------------------
     def _snapshot(self) -> dict:
@@ -404,8 +435,10 @@ class Trainer:
         if last.exists() and not self.opts.fresh:
             ckpt = checkpoint.load(last)
             if ckpt["config"] != self.cfg.model_dump(mode="json"):
-                raise UserError(f"{last} was trained with a different {self.cfg.name} config; "
-                                "use --fresh to start over (or restore the old config)")
+                raise UserError(
+                    f"{last} was trained with a different {self.cfg.name} config; "
+                    "use --fresh to start over (or restore the old config)"
+                )
             self._load(ckpt)
             self.state.stop_reason = ""  # a finished run resumes to re-check its stop rule
         else:
@@ -422,15 +455,27 @@ class Trainer:
         self.model.to("cpu").eval()  # test, export and report work on the CPU whatever trained it
         self.mr = self.mr.to("cpu")
         test = self.evaluate_test()
-        result = Result(self.cfg.name, "finished", self.state.stop_reason,
-                        None if math.isinf(self.state.best) else self.state.best, test)
+        result = Result(
+            self.cfg.name,
+            "finished",
+            self.state.stop_reason,
+            None if math.isinf(self.state.best) else self.state.best,
+            test,
+        )
         if self.opts.export:
             result.files.update(self.export(test))
         if self.opts.report:
             from rig.train.report import write_report
+
             result.files["report"] = str(write_report(self, test))
-        self.events.emit("train_finished", model=self.cfg.name, best_val_loss=result.best_val_loss,
-                         test_esr=test and test["esr"], epochs=self.state.epoch, stop_reason=self.state.stop_reason)
+        self.events.emit(
+            "train_finished",
+            model=self.cfg.name,
+            best_val_loss=result.best_val_loss,
+            test_esr=test and test["esr"],
+            epochs=self.state.epoch,
+            stop_reason=self.state.stop_reason,
+        )
         return result
 
     def evaluate_test(self) -> dict | None:
@@ -451,6 +496,7 @@ class Trainer:
 
     def export(self, test: dict | None) -> dict:
         from rig.train.export import ExportError, export_model
+
         try:
             files = export_model(self.model, self.out / "export", self.card(test))
         except ExportError as exc:
@@ -476,9 +522,13 @@ class Trainer:
             "plan_hash": self.session.info.get("plan_hash"),
             "session": {"folder": self.session.folder.name, "created": self.session.info.get("created")},
             "levels_dbu": {"send": self.plan.audio.send_dbu, "return": self.plan.audio.return_dbu},
-            "training": {"epochs": self.state.epoch, "best_epoch": self.state.best_epoch,
-                         "best_val_loss": None if math.isinf(self.state.best) else self.state.best,
-                         "stop_reason": self.state.stop_reason, "takes_used": self.pool.takes_used},
+            "training": {
+                "epochs": self.state.epoch,
+                "best_epoch": self.state.best_epoch,
+                "best_val_loss": None if math.isinf(self.state.best) else self.state.best,
+                "stop_reason": self.state.stop_reason,
+                "takes_used": self.pool.takes_used,
+            },
             "metrics": {"test": test, "val": self.state.history[-1] if self.state.history else None},
         }
 
@@ -487,9 +537,14 @@ def _by_setting(rows: list[dict]) -> list[dict]:
     groups: dict[int, list[dict]] = {}
     for r in rows:
         groups.setdefault(r["setting_id"], []).append(r)
-    return [{"setting_id": sid, "knobs": rs[0]["knobs"],
-             **{k: float(np.mean([r[k] for r in rs])) for k in ("esr", "mae", "mse", "mape", "mrstft")}}
-            for sid, rs in sorted(groups.items())]
+    return [
+        {
+            "setting_id": sid,
+            "knobs": rs[0]["knobs"],
+            **{k: float(np.mean([r[k] for r in rs])) for k in ("esr", "mae", "mse", "mape", "mrstft")},
+        }
+        for sid, rs in sorted(groups.items())
+    ]
 
 
 METRIC_CHUNK = 480_000  # 10 s at 48 kHz: the MR-STFT of a whole 45 s take at once peaks at ~0.5 GB

@@ -22,13 +22,16 @@ class DelayTanh:
 
     def process(self, block: np.ndarray) -> np.ndarray:
         joined = np.concatenate([self.line, block])
-        self.line = joined[len(block):]
+        self.line = joined[len(block) :]
         return (np.tanh(self.drive * joined[: len(block)]) / self.drive * 2).astype(np.float32)
 
 
 def make_plan(seconds: float = 3.0, audio: dict | None = None, **take) -> Plan:
-    return Plan(knobs=[{"name": "gain", "axis": 0}], audio=audio or {},
-                take={"seconds": seconds, "pre_roll_s": 0.2, "post_roll_s": 0.2, **take})
+    return Plan(
+        knobs=[{"name": "gain", "axis": 0}],
+        audio=audio or {},
+        take={"seconds": seconds, "pre_roll_s": 0.2, "post_roll_s": 0.2, **take},
+    )
 
 
 @pytest.fixture

@@ -23,8 +23,11 @@ def jackd_available() -> bool:
 def start_jackd(name: str, period: int = PERIOD) -> subprocess.Popen:
     import jack
 
-    proc = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        ["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -41,8 +44,12 @@ def start_jackd(name: str, period: int = PERIOD) -> subprocess.Popen:
 class Dut:
     def __init__(self, server: str, gain: float = 3.0):
         script = Path(__file__).with_name("jack_dut.py")
-        self.proc = subprocess.Popen([sys.executable, str(script), server, str(DUT_DELAY), str(gain)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), server, str(DUT_DELAY), str(gain)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout.readline().strip() == "ready"
 
     def command(self, cmd: str) -> None:

@@ -33,6 +33,7 @@ def test_polarity_inverting_device_delay():
             return -super().process(block)
 
     from .conftest import make_plan
+
     program = build_program(make_plan(), "train", 2)
     take = align_take(program, VirtualInterface(Invert(delay=12)).play_record(program.signal))
     assert take.device_delay_samples == 12

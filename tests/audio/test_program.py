@@ -19,7 +19,7 @@ def test_layout_and_exact_content_length(plan):
     assert p.end_impulses[0] > c1 and p.start_impulses[-1] < c0
     assert p.signal.dtype == np.float32 and p.samples == len(p.signal)
     assert not np.any(p.signal[: p.start_impulses[0]])  # pre-roll is silence: noise floor measured there
-    assert not np.any(p.signal[p.end_impulses[-1] + len(p.impulse):])
+    assert not np.any(p.signal[p.end_impulses[-1] + len(p.impulse) :])
     assert np.max(np.abs(p.signal[c0:c1])) <= 10 ** (-6 / 20) + 1e-6
 
 

@@ -36,4 +36,3 @@ class FakeRobot:
 
     def close(self):
         pass
-

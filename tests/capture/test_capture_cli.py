@@ -26,8 +26,10 @@ def test_resume_of_a_folder_that_is_no_session(tmp_path):
 
 
 def test_session_and_resume_together(tmp_path, tiny_plan):
-    one_line_error(rig_run("capture", "--plan", str(tiny_plan), "--session", str(tmp_path / "a"),
-                           "--resume", str(tmp_path / "b")), "not both")
+    one_line_error(
+        rig_run("capture", "--plan", str(tiny_plan), "--session", str(tmp_path / "a"), "--resume", str(tmp_path / "b")),
+        "not both",
+    )
 
 
 def test_jack_without_sim(tiny_plan):

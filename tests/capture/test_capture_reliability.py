@@ -100,9 +100,16 @@ def test_robot_and_audio_faults_still_store_only_verified_takes(tmp_path):
     plan = write_plan(tmp_path, count=5, seconds=1.0)
     folder = tmp_path / "session"
     # Recording numbers: 0 is the start reference; xrun on the second setting, silence on the fourth.
-    opts = CaptureOptions(plan_file=plan, session=folder, sim=True, train=False, dashboard=False, quiet=True,
-                          robot_faults={"corrupt": 0.003, "reset_after_steps": 6000},
-                          audio_faults={2: "xrun", 4: "silent"})
+    opts = CaptureOptions(
+        plan_file=plan,
+        session=folder,
+        sim=True,
+        train=False,
+        dashboard=False,
+        quiet=True,
+        robot_faults={"corrupt": 0.003, "reset_after_steps": 6000},
+        audio_faults={2: "xrun", 4: "silent"},
+    )
     assert run_capture(opts) == 0
     assert_complete(folder)
     events = read_events(folder)[0]
@@ -114,7 +121,9 @@ def test_robot_and_audio_faults_still_store_only_verified_takes(tmp_path):
 
     for rec in read_manifest(folder):
         for k in plan_obj.knobs:
-            assert abs(rec["knobs_actual"][k.name] - rec["knobs"][k.name]) <= knob_tolerance(plan_obj, k), rec["take_id"]
+            assert abs(rec["knobs_actual"][k.name] - rec["knobs"][k.name]) <= knob_tolerance(plan_obj, k), rec[
+                "take_id"
+            ]
 
 
 def wait_for_takes(folder: Path, n: int, timeout: float = 60.0) -> None:
@@ -158,13 +167,16 @@ def test_jack_audio_path(tmp_path):
     period_ms = PERIOD / 48.0
     jitter = measure_jitter()
     if not holds_period(jitter, period_ms):
-        pytest.skip(f"this machine cannot hold real time (real-time scheduling: {jitter['realtime']}, "
-                    f"a real-time thread stalled {jitter['worst_ms']} ms; the {period_ms:.1f} ms JACK period "
-                    "needs under half that): not a regression")
+        pytest.skip(
+            f"this machine cannot hold real time (real-time scheduling: {jitter['realtime']}, "
+            f"a real-time thread stalled {jitter['worst_ms']} ms; the {period_ms:.1f} ms JACK period "
+            "needs under half that): not a regression"
+        )
     plan = write_plan(tmp_path, count=3, seconds=1.0, retries=6)
     folder = tmp_path / "session"
-    result = rig_run("capture", "--plan", str(plan), "--session", str(folder), "--sim", "--jack", *CAPTURE[1:],
-                     timeout=180)
+    result = rig_run(
+        "capture", "--plan", str(plan), "--session", str(folder), "--sim", "--jack", *CAPTURE[1:], timeout=180
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert_complete(folder)
     records = read_manifest(folder)
@@ -172,4 +184,6 @@ def test_jack_audio_path(tmp_path):
     assert len(set(latencies)) == 1, f"JACK latency is fixed, got {latencies}"
     assert "JACK" in Session.open(folder).info["rig"]["interface"]
     xrun_fails = [e["reason"] for e in read_events(folder)[0] if e["type"] == "take_failed" and "xrun" in e["reason"]]
-    assert len(xrun_fails) <= 1, f"{len(xrun_fails)} of {len(records)} takes lost to xruns (jitter {jitter}): {xrun_fails}"
+    assert len(xrun_fails) <= 1, (
+        f"{len(xrun_fails)} of {len(records)} takes lost to xruns (jitter {jitter}): {xrun_fails}"
+    )

@@ -16,8 +16,24 @@ from rig.errors import UserError
 from rig.session import Session, read_events, read_manifest
 from tests.capture.capture_fakes import FakeRobot
 
-MANIFEST_KEYS = {"take_id", "setting_id", "split", "knobs", "knobs_norm", "files", "sha256", "sample_rate", "samples",
-                 "content", "latency_samples", "device_delay_samples", "gains", "qc", "retries", "recorded_at"}
+MANIFEST_KEYS = {
+    "take_id",
+    "setting_id",
+    "split",
+    "knobs",
+    "knobs_norm",
+    "files",
+    "sha256",
+    "sample_rate",
+    "samples",
+    "content",
+    "latency_samples",
+    "device_delay_samples",
+    "gains",
+    "qc",
+    "retries",
+    "recorded_at",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +81,9 @@ def test_failing_takes_are_rerecorded_then_skipped(tiny_plan, tmp_path):
     assert "xrun" in failed[0]["reason"] and all("silent" in e["reason"] for e in failed[1:])
     assert any(e["type"] == "alert" and e["kind"] == "take_skipped" for e in events)
     # Resume captures only the skipped setting.
-    assert capture_run.run_capture(CaptureOptions(resume=folder, sim=True, train=False, dashboard=False, quiet=True)) == 0
+    assert (
+        capture_run.run_capture(CaptureOptions(resume=folder, sim=True, train=False, dashboard=False, quiet=True)) == 0
+    )
     ids = [r["setting_id"] for r in read_manifest(folder) if r["split"] != "reference"]
     assert sorted(ids) == sorted(order) and len(ids) == len(set(ids))
 

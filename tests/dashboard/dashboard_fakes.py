@@ -62,8 +62,16 @@ class FakeRun:
 
     def start(self) -> None:
         knobs = [{"name": k.name, "min": k.min, "max": k.max} for k in self.plan.knobs]
-        self.log.emit("run_started", plan_name="demo", device=self.plan.device.name, knobs=knobs,
-                      total=len(self.route), route=self.route, dashboard=None, done=self.done)
+        self.log.emit(
+            "run_started",
+            plan_name="demo",
+            device=self.plan.device.name,
+            knobs=knobs,
+            total=len(self.route),
+            route=self.route,
+            dashboard=None,
+            done=self.done,
+        )
         self.log.emit("robot", state="homing")
         self.log.emit("robot", state="homed", knobs={k.name: 0.0 for k in self.plan.knobs})
 
@@ -93,24 +101,47 @@ class FakeRun:
 
     def _levels(self, clip: bool) -> None:
         base = -18 + self.rng.normal(0, 2)
-        self.log.emit("levels", send_dbfs=round(base, 1), loopback_dbfs=round(base - 0.4, 1),
-                      return_dbfs=round(-0.05 if clip else base + 6, 1),
-                      clipped={"send": False, "loopback": False, "return": clip})
+        self.log.emit(
+            "levels",
+            send_dbfs=round(base, 1),
+            loopback_dbfs=round(base - 0.4, 1),
+            return_dbfs=round(-0.05 if clip else base + 6, 1),
+            clipped={"send": False, "loopback": False, "return": clip},
+        )
 
     def _take(self, setting, retries: int) -> None:
         index = self.done
         take_id = f"t{index:04d}_" + "_".join(f"{k.tag}{setting.values[k.name]:g}" for k in self.plan.sampled_knobs)
         snr = round(float(55 + self.rng.normal(0, 4)), 1)
         qc = {"ok": True, "reasons": ["return peak -0.1 dBFS"] if index % 7 == 3 else [], "snr_db": snr}
-        record = {"take_id": take_id, "setting_id": setting.id, "split": setting.split, "knobs": setting.values,
-                  "sample_rate": 48000, "samples": TAKE_SAMPLES, "latency_samples": 256 + 37,
-                  "device_delay_samples": 37, "qc": qc, "retries": retries,
-                  "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        record = {
+            "take_id": take_id,
+            "setting_id": setting.id,
+            "split": setting.split,
+            "knobs": setting.values,
+            "sample_rate": 48000,
+            "samples": TAKE_SAMPLES,
+            "latency_samples": 256 + 37,
+            "device_delay_samples": 37,
+            "qc": qc,
+            "retries": retries,
+            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         if self.audio:
             self._write_wavs(take_id)
             self.session.commit_take(record)
-        self.log.emit("take_recorded", take_id=take_id, setting_id=setting.id, index=index, split=setting.split,
-                      knobs=setting.values, latency_samples=293, snr_db=snr, retries=retries, qc=qc)
+        self.log.emit(
+            "take_recorded",
+            take_id=take_id,
+            setting_id=setting.id,
+            index=index,
+            split=setting.split,
+            knobs=setting.values,
+            latency_samples=293,
+            snr_db=snr,
+            retries=retries,
+            qc=qc,
+        )
 
     def _write_wavs(self, take_id: str) -> None:
         t = np.arange(TAKE_SAMPLES) / 48000
@@ -128,9 +159,16 @@ class FakeRun:
             self.log.emit("train_started", model=model, params=14_873)
         self.epoch += 1
         loss = 0.6 * math.exp(-self.epoch / 6) + 0.02
-        self.log.emit("train_epoch", model=model, epoch=self.epoch, train_loss=round(loss, 5),
-                      val_loss=round(loss * 1.15, 5), val_esr=round(loss * 1.3, 5),
-                      lr=round(3e-3 * 0.95 ** self.epoch, 7), takes_used=self.done)
+        self.log.emit(
+            "train_epoch",
+            model=model,
+            epoch=self.epoch,
+            train_loss=round(loss, 5),
+            val_loss=round(loss * 1.15, 5),
+            val_esr=round(loss * 1.3, 5),
+            lr=round(3e-3 * 0.95**self.epoch, 7),
+            takes_used=self.done,
+        )
 
     # ---- background thread ----------------------------------------------------------------
     def run_in_thread(self, interval_s: float, finish: bool = False) -> threading.Thread:

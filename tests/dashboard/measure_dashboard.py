@@ -44,24 +44,37 @@ def measure_state(folder: Path) -> dict:
     started = time.perf_counter()
     follower.snapshot()
     warm = time.perf_counter() - started
-    return {"events_bytes": (folder / EVENTS_FILE).stat().st_size, "state_bytes": len(body),
-            "state_gzip_bytes": len(gzip.compress(body, 5)), "session_yaml_open_ms": round(yaml_s * 1000, 1),
-            "fold_all_events_ms": round(cold * 1000, 1),
-            "state_warm_ms": round(warm * 1000, 1)}
+    return {
+        "events_bytes": (folder / EVENTS_FILE).stat().st_size,
+        "state_bytes": len(body),
+        "state_gzip_bytes": len(gzip.compress(body, 5)),
+        "session_yaml_open_ms": round(yaml_s * 1000, 1),
+        "fold_all_events_ms": round(cold * 1000, 1),
+        "state_warm_ms": round(warm * 1000, 1),
+    }
 
 
 def measure_page(url: str, throttle: float) -> float | None:
     from playwright.sync_api import sync_playwright
 
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"]
+    args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
         page.goto(url)
-        page.wait_for_function("() => document.querySelectorAll('#takes tbody tr').length > 0"
-                               " && document.querySelector('#conn').textContent === 'live'")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#takes tbody tr').length > 0"
+            " && document.querySelector('#conn').textContent === 'live'"
+        )
         ms = page.evaluate("performance.now()")
         browser.close()
     return round(ms, 1)

@@ -67,7 +67,13 @@ def test_state_is_rebuilt_from_the_session(client, run):
     assert s["alert_counts"]["warning"] == 2 and s["alerts"][0]["kind"] == "xrun"
     model = s["training"]["models"][s["training"]["active"]]
     assert model["epoch"] == [1, 2, 3, 4, 5, 6] and model["takes_used"] == 8 and len(model["val"]) == 6
-    assert s["run"] == {"state": "running", "reason": None, "t": s["run"]["t"], "control": True, "control_state": "running"}
+    assert s["run"] == {
+        "state": "running",
+        "reason": None,
+        "t": s["run"]["t"],
+        "control": True,
+        "control_state": "running",
+    }
     assert s["rev"] > 0 and s["fold"]
     capture = s["phase"]["capture"]
     assert s["phase"]["name"] == "capture" and capture["state"] == "running"
@@ -113,8 +119,11 @@ def test_the_fold_does_not_depend_on_when_the_manifest_was_read(run):
     for _ in range(3):
         run.step()
     early_view, cold_view = early.snapshot(), SessionFollower(run.session.folder).snapshot()
-    assert early_view["progress"] == cold_view["progress"] == {"done": 11, "total": len(run.route), "base_done": 8,
-                                                                   "failed": 0}
+    assert (
+        early_view["progress"]
+        == cold_view["progress"]
+        == {"done": 11, "total": len(run.route), "base_done": 8, "failed": 0}
+    )
     assert early_view["phase"] == cold_view["phase"]
 
 
@@ -239,15 +248,18 @@ def test_take_audio_is_served_with_ranges(client, run):
     assert part.status_code == 206 and part.content[:4] == b"RIFF" and len(part.content) == 12
 
 
-@pytest.mark.parametrize("url, status", [
-    ("/api/takes/%2e%2e/dry.wav", 403),                      # encoded ..
-    ("/api/takes/.hidden/dry.wav", 403),
-    ("/api/takes/..%2F..%2Fsession.yaml/dry.wav", 404),      # encoded slashes never match a take id
-    ("/api/takes/%2Fetc%2Fpasswd/dry.wav", 404),             # absolute path
-    ("/api/takes/t9999_B1/dry.wav", 404),                    # well formed but unknown
-    ("/api/takes/TAKE/session.wav", 404),                    # unknown kind
-    ("/api/takes/TAKE/..%2F..%2Fsession.wav", 404),
-])
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/api/takes/%2e%2e/dry.wav", 403),  # encoded ..
+        ("/api/takes/.hidden/dry.wav", 403),
+        ("/api/takes/..%2F..%2Fsession.yaml/dry.wav", 404),  # encoded slashes never match a take id
+        ("/api/takes/%2Fetc%2Fpasswd/dry.wav", 404),  # absolute path
+        ("/api/takes/t9999_B1/dry.wav", 404),  # well formed but unknown
+        ("/api/takes/TAKE/session.wav", 404),  # unknown kind
+        ("/api/takes/TAKE/..%2F..%2Fsession.wav", 404),
+    ],
+)
 def test_take_audio_refusals(client, run, url, status):
     res = client.get(url.replace("TAKE", first_take(run)))
     assert res.status_code == status
@@ -303,15 +315,18 @@ def test_control_with_the_token(client, control, run, how):
     assert client.get("/api/state").json()["run"]["state"] == "aborted"
 
 
-@pytest.mark.parametrize("headers, status", [
-    ({}, 401),                                                              # missing token
-    ({"X-Rig-Token": "wrong"}, 403),
-    ({"X-Rig-Token": TOKEN + "x"}, 403),
-    ({"X-Rig-Token": TOKEN, "Origin": "http://evil.example"}, 403),         # foreign origin
-    ({"X-Rig-Token": TOKEN, "Origin": "http://127.0.0.1:9999"}, 403),       # other port, other origin
-    ({"X-Rig-Token": TOKEN, "Origin": "null"}, 403),                        # sandboxed iframe, file://
-    ({"X-Rig-Token": TOKEN, "Sec-Fetch-Site": "cross-site"}, 403),
-])
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ({}, 401),  # missing token
+        ({"X-Rig-Token": "wrong"}, 403),
+        ({"X-Rig-Token": TOKEN + "x"}, 403),
+        ({"X-Rig-Token": TOKEN, "Origin": "http://evil.example"}, 403),  # foreign origin
+        ({"X-Rig-Token": TOKEN, "Origin": "http://127.0.0.1:9999"}, 403),  # other port, other origin
+        ({"X-Rig-Token": TOKEN, "Origin": "null"}, 403),  # sandboxed iframe, file://
+        ({"X-Rig-Token": TOKEN, "Sec-Fetch-Site": "cross-site"}, 403),
+    ],
+)
 def test_control_refusals(client, control, headers, status):
     assert client.post("/api/control/pause", headers=headers).status_code == status
     assert control.calls == []

@@ -23,8 +23,15 @@ from .conftest import TOKEN
 from .dashboard_fakes import ROOT, FakeRun, RecordingControl, make_session
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = Path(os.environ.get("RIG_DASHBOARD_SHOTS", "/tmp"))
 WIDE, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}
 
@@ -68,8 +75,9 @@ def number(page, selector: str) -> float:
 
 
 def wait_more(page, selector: str, than: float, timeout=10_000) -> None:
-    page.wait_for_function("([s, v]) => Number(document.querySelector(s).textContent) > v", arg=[selector, than],
-                           timeout=timeout)
+    page.wait_for_function(
+        "([s, v]) => Number(document.querySelector(s).textContent) > v", arg=[selector, than], timeout=timeout
+    )
 
 
 def canvas_png(page, selector: str) -> str:
@@ -81,8 +89,12 @@ SERVER_STATE = "async () => (await fetch('/api/state', {cache: 'no-store'})).jso
 
 def assert_page_equals_server(page) -> None:
     """The page's merged copy equals a fresh /api/state, key for key (`now` aside)."""
-    page.wait_for_function(f"async () => {{ const s = await ({SERVER_STATE})(); const p = window.rigState();"
-                           " return s.fold === p.fold && s.rev === p.rev; }", polling=200, timeout=10_000)
+    page.wait_for_function(
+        f"async () => {{ const s = await ({SERVER_STATE})(); const p = window.rigState();"
+        " return s.fold === p.fold && s.rev === p.rev; }",
+        polling=200,
+        timeout=10_000,
+    )
     mine, server = page.evaluate(f"async () => [window.rigState(), await ({SERVER_STATE})()]")
     mine.pop("now"), server.pop("now")
     assert sorted(mine) == sorted(server)
@@ -92,9 +104,12 @@ def assert_page_equals_server(page) -> None:
 
 def wait_drawn(page) -> None:
     """Until the panels show the server's latest revision (rather than sleeping for a frame)."""
-    page.wait_for_function(f"async () => {{ const s = await ({SERVER_STATE})();"
-                           " return document.body.dataset.drawn === `${s.fold}:${s.rev}`; }", polling=200,
-                           timeout=10_000)
+    page.wait_for_function(
+        f"async () => {{ const s = await ({SERVER_STATE})();"
+        " return document.body.dataset.drawn === `${s.fold}:${s.rev}`; }",
+        polling=200,
+        timeout=10_000,
+    )
 
 
 def eta_seconds(page) -> float:
@@ -197,8 +212,10 @@ def test_a_run_paused_for_a_while_keeps_a_correct_eta(browser, tmp_path):
     t0 = time.time() - 640
     events = [(t0, "run_started", {"total": total})]
     for i, t in enumerate((10, 20, 30, 640)):  # ten minutes paused after the third take
-        events += [(t0 + t, "take_recorded", {"take_id": f"t{i:04d}", "setting_id": i, "index": i, "split": "train"}),
-                   (t0 + t, "progress", {"done": i + 1, "total": total})]
+        events += [
+            (t0 + t, "take_recorded", {"take_id": f"t{i:04d}", "setting_id": i, "index": i, "split": "train"}),
+            (t0 + t, "progress", {"done": i + 1, "total": total}),
+        ]
         if t == 30:
             events += [(t0 + 30, "paused", {}), (t0 + 630, "resumed", {})]
     write_events(session.folder, events)
@@ -207,8 +224,11 @@ def test_a_run_paused_for_a_while_keeps_a_correct_eta(browser, tmp_path):
         page = open_page(browser, handle.url)
         # 10 s a take, paused time left out, counted down since the last take (at the page's clock:
         # the ETA it shows was computed at its last tick)
-        page.wait_for_function("([left, since]) => Math.abs(Number(document.querySelector('#eta').dataset.seconds)"
-                               " - (left - (Date.now() / 1000 - since))) < 3", arg=[(total - 4) * 10, t0 + 640])
+        page.wait_for_function(
+            "([left, since]) => Math.abs(Number(document.querySelector('#eta').dataset.seconds)"
+            " - (left - (Date.now() / 1000 - since))) < 3",
+            arg=[(total - 4) * 10, t0 + 640],
+        )
         assert page.text_content("#rate") == "360.0 takes/h"
 
         write_events(session.folder, [(time.time(), "paused", {})])
@@ -249,8 +269,14 @@ def test_abort_during_training_shows_aborted_in_training_now_and_later(browser, 
         handle.stop()
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # later: `rig dashboard SESSION`
-    proc = subprocess.Popen([sys.executable, "-m", "rig", "dashboard", str(session.folder), "--port", "0"],
-                            cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rig", "dashboard", str(session.folder), "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
         later = open_page(browser, url)

@@ -32,8 +32,10 @@ def state_of(folder) -> dict:
 
 
 def take(t: float, done: int, total: int) -> list[tuple[float, str, dict]]:
-    return [(t, "take_recorded", {"take_id": f"t{done:04d}", "setting_id": done, "index": done, "split": "train"}),
-            (t, "progress", {"done": done + 1, "total": total})]
+    return [
+        (t, "take_recorded", {"take_id": f"t{done:04d}", "setting_id": done, "index": done, "split": "train"}),
+        (t, "progress", {"done": done + 1, "total": total}),
+    ]
 
 
 @pytest.fixture
@@ -67,8 +69,16 @@ def test_phases_follow_capture_training_testing_and_export(session):
         ([(t0, "run_started", {"total": total})], "capture"),
         ([(t0 + 5, "train_started", {"model": model, "params": 100})], "capture"),  # trains during capture
         ([(t0 + 50, "finished", {"done": total, "total": total})], "training"),
-        ([(t0 + 80, "train_epoch", {"model": model, "epoch": 1, "train_loss": 0.5, "val_loss": 0.6, "val_esr": 0.7})],
-         "training"),
+        (
+            [
+                (
+                    t0 + 80,
+                    "train_epoch",
+                    {"model": model, "epoch": 1, "train_loss": 0.5, "val_loss": 0.6, "val_esr": 0.7},
+                )
+            ],
+            "training",
+        ),
         ([(t0 + 100, "train_test", {"model": model, "esr": 0.02, "per_setting": []})], "export"),
         ([(t0 + 104, "train_exported", {"model": model, "files": ["train/tcn/export/model.nam"]})], "export"),
         ([(t0 + 105, "train_finished", {"model": model, "test_esr": 0.02, "best_val_loss": 0.6})], "done"),
@@ -84,8 +94,14 @@ def test_phases_follow_capture_training_testing_and_export(session):
 
 def test_abort_in_training_is_shown_as_such_and_stops_the_eta(session):
     total, t0 = len(session.info["route"]), 1000.0
-    write_events(session.folder, [(t0, "run_started", {"total": total}), (t0 + 50, "finished", {"done": total}),
-                                  (t0 + 70, "aborted", {"phase": "training", "reason": "training stopped by a signal"})])
+    write_events(
+        session.folder,
+        [
+            (t0, "run_started", {"total": total}),
+            (t0 + 50, "finished", {"done": total}),
+            (t0 + 70, "aborted", {"phase": "training", "reason": "training stopped by a signal"}),
+        ],
+    )
     s = state_of(session.folder)
     assert s["phase"]["name"] == "aborted" and s["phase"]["aborted_in"] == "training"
     assert s["phase"]["training"]["state"] == "aborted" and s["phase"]["training"]["eta_s"] is None
@@ -94,8 +110,13 @@ def test_abort_in_training_is_shown_as_such_and_stops_the_eta(session):
 
 def test_the_trainer_stopping_alone_does_not_end_a_running_capture(session):
     total, t0 = len(session.info["route"]), 1000.0
-    write_events(session.folder, [(t0, "run_started", {"total": total}),
-                                  (t0 + 5, "aborted", {"phase": "training", "reason": "training stopped by a signal"})])
+    write_events(
+        session.folder,
+        [
+            (t0, "run_started", {"total": total}),
+            (t0 + 5, "aborted", {"phase": "training", "reason": "training stopped by a signal"}),
+        ],
+    )
     s = state_of(session.folder)
     assert s["phase"]["name"] == "capture" and s["run"]["state"] == "running"
     assert s["phase"]["training"]["state"] == "aborted"
@@ -107,15 +128,39 @@ def test_the_trainer_records_a_sigterm_and_a_later_dashboard_shows_aborted_in_tr
 
     session = trainable_session(tmp_path / "session", synthetic_plan(count=8, test_count=2, validation_fraction=0.25))
     config = tmp_path / "tiny.yaml"
-    config.write_text("name: tiny\nbackbone: tcn\nconditioning: film\n"
-                      "architecture: {blocks: 2, kernel_size: 3, dilation_growth: 2, channels: 4}\n"
-                      "training: {lr: 0.01, segment_s: 0.1}\n")
-    write_events(session.folder, [(time.time(), "run_started", {"total": 10}),
-                                  (time.time(), "finished", {"done": 10, "total": 10})])
+    config.write_text(
+        "name: tiny\nbackbone: tcn\nconditioning: film\n"
+        "architecture: {blocks: 2, kernel_size: 3, dilation_growth: 2, channels: 4}\n"
+        "training: {lr: 0.01, segment_s: 0.1}\n"
+    )
+    write_events(
+        session.folder,
+        [(time.time(), "run_started", {"total": 10}), (time.time(), "finished", {"done": 10, "total": 10})],
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "rig", "train", str(session.folder), "--model", str(config),
-                             "--quiet", "--threads", "1", "--budget-minutes", "30", "--patience", "1000"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rig",
+            "train",
+            str(session.folder),
+            "--model",
+            str(config),
+            "--quiet",
+            "--threads",
+            "1",
+            "--budget-minutes",
+            "30",
+            "--patience",
+            "1000",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not any(e["type"] == "train_epoch" for e in read_events(session.folder)[0]):

@@ -22,8 +22,15 @@ from rig.session import read_events
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT_COPY = Path(os.environ.get("RIG_E2E_SCREENSHOT", "/tmp/e2e-dashboard.png"))
 URL_RE = re.compile(r"dashboard: (http://127\.0\.0\.1:\d+/\?token=\S+)")
 
@@ -92,10 +99,27 @@ class Capture:
         self.session = session
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rig", "capture", "--plan", str(plan), "--sim", "--session", str(session),
-             "--port", str(port)],
-            cwd=REPO, env=ENV, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+            [
+                sys.executable,
+                "-m",
+                "rig",
+                "capture",
+                "--plan",
+                str(plan),
+                "--sim",
+                "--session",
+                str(session),
+                "--port",
+                str(port),
+            ],
+            cwd=REPO,
+            env=ENV,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
 
@@ -185,8 +209,12 @@ def number(page, selector: str) -> float:
 
 
 def wait_number_above(page, selector: str, than: float, timeout_ms: float) -> None:
-    page.wait_for_function("([s, v]) => Number(document.querySelector(s).textContent) > v", arg=[selector, than],
-                           timeout=timeout_ms, polling=100)
+    page.wait_for_function(
+        "([s, v]) => Number(document.querySelector(s).textContent) > v",
+        arg=[selector, than],
+        timeout=timeout_ms,
+        polling=100,
+    )
 
 
 def canvas_png(page, selector: str) -> str:
@@ -195,8 +223,10 @@ def canvas_png(page, selector: str) -> str:
 
 def wait_drawn(page) -> None:
     """Until the panels show every change the page received (rather than sleeping for a frame)."""
-    page.wait_for_function("() => { const s = window.rigState();"
-                           " return document.body.dataset.drawn === `${s.fold}:${s.rev}`; }", polling=100)
+    page.wait_for_function(
+        "() => { const s = window.rigState(); return document.body.dataset.drawn === `${s.fold}:${s.rev}`; }",
+        polling=100,
+    )
 
 
 def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
@@ -271,7 +301,9 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     assert sum(e["type"] == "moved" for e in log[paused_at:]) <= 1, "the robot kept moving while paused"
     assert held == max(e["done"] for e in log if e["type"] == "progress")
     page.screenshot(path=str(tmp_path / "e2e-dashboard-paused.png"))
-    shutil.copyfile(tmp_path / "e2e-dashboard-paused.png", SCREENSHOT_COPY.with_name(SCREENSHOT_COPY.stem + "-paused.png"))
+    shutil.copyfile(
+        tmp_path / "e2e-dashboard-paused.png", SCREENSHOT_COPY.with_name(SCREENSHOT_COPY.stem + "-paused.png")
+    )
     assert page.text_content("#run-state") == "capture paused"
 
     # 3. Resume: the run continues.
@@ -295,12 +327,14 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     assert re.fullmatch(r"\d\.\d\de[-+]\d+", page.text_content("#t-lr"))
 
     # 5. The capture finishes; the trainer then tests and exports, and the page shows it.
-    page.wait_for_selector("#run-state:is([data-phase=training], [data-phase=export], [data-phase=done])",
-                           timeout=45_000)
+    page.wait_for_selector(
+        "#run-state:is([data-phase=training], [data-phase=export], [data-phase=done])", timeout=45_000
+    )
     assert number(page, "#done") == total and page.text_content("#eta") == "done"
     assert not page.is_enabled("#btn-pause") and not page.is_enabled("#btn-resume")
-    page.wait_for_function("() => document.querySelector('#t-export').textContent.includes('onnx')", timeout=45_000,
-                           polling=250)
+    page.wait_for_function(
+        "() => document.querySelector('#t-export').textContent.includes('onnx')", timeout=45_000, polling=250
+    )
     assert number(page, "#t-test-esr") > 0
     page.evaluate("window.scrollTo(0, 0)")
     wait_drawn(page)

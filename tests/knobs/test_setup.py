@@ -128,7 +128,8 @@ def test_a_knob_that_never_stops_is_reported():
     with KnobController.open(plan, "sim://native?timescale=20") as ctl:
         with pytest.raises(UserError, match="full rotation without a stop"):
             GuidedSetup(ctl, lambda q: "max" if q.startswith("Which") else "y", say=lambda _: None).run(
-                list(ctl.knobs.values()))
+                list(ctl.knobs.values())
+            )
 
 
 def test_setup_needs_a_plan(capsys):

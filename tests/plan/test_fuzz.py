@@ -7,14 +7,54 @@ from hypothesis import strategies as st
 from rig.errors import UserError
 from rig.plan import load_plan, sample_settings
 
-KEYS = ["version", "device", "knobs", "settings", "take", "audio", "robot", "train", "name", "axis", "min",
-        "max", "rotation_deg", "detents", "fixed", "method", "count", "seed", "grid", "subset", "test",
-        "validation_fraction", "seconds", "gain", "bass", "every_s", "min_db", "max_db", "models", "port",
-        "steps_per_rev", "settings_", "label", "sources", "channels", "return", "reference", "list"]
+KEYS = [
+    "version",
+    "device",
+    "knobs",
+    "settings",
+    "take",
+    "audio",
+    "robot",
+    "train",
+    "name",
+    "axis",
+    "min",
+    "max",
+    "rotation_deg",
+    "detents",
+    "fixed",
+    "method",
+    "count",
+    "seed",
+    "grid",
+    "subset",
+    "test",
+    "validation_fraction",
+    "seconds",
+    "gain",
+    "bass",
+    "every_s",
+    "min_db",
+    "max_db",
+    "models",
+    "port",
+    "steps_per_rev",
+    "settings_",
+    "label",
+    "sources",
+    "channels",
+    "return",
+    "reference",
+    "list",
+]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 3000), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=8), st.sampled_from(["grid", "random", "sobol", "lhs", "list", "db", "linear", "gain"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 3000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.sampled_from(["grid", "random", "sobol", "lhs", "list", "db", "linear", "gain"]),
 )
 values = st.recursive(
     scalars,
@@ -23,8 +63,12 @@ values = st.recursive(
 )
 knob = st.fixed_dictionaries(
     {"name": st.sampled_from(["gain", "bass", "x y", "1a"]), "axis": st.integers(-1, 5)},
-    optional={"min": st.integers(-2, 12), "max": st.integers(-2, 12), "detents": st.lists(st.integers(0, 10), max_size=4),
-              "fixed": st.integers(-1, 11)},
+    optional={
+        "min": st.integers(-2, 12),
+        "max": st.integers(-2, 12),
+        "detents": st.lists(st.integers(0, 10), max_size=4),
+        "fixed": st.integers(-1, 11),
+    },
 )
 plans = st.fixed_dictionaries(
     {"knobs": st.lists(knob, min_size=0, max_size=5) | values},

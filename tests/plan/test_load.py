@@ -37,22 +37,35 @@ def test_minimal_plan_uses_defaults(tmp_path):
 
 BAD = {
     "typo": ("knobs: [{name: gain, axis: 0}]\nsetings: {count: 3}\n", "unknown key 'setings'", 2),
-    "range": ("knobs: [{name: gain, axis: 0}]\nsettings:\n  method: grid\n  grid: {gain: [1, 12]}\n",
-              "outside the dial range", 4),
+    "range": (
+        "knobs: [{name: gain, axis: 0}]\nsettings:\n  method: grid\n  grid: {gain: [1, 12]}\n",
+        "outside the dial range",
+        4,
+    ),
     "negative": ("knobs: [{name: gain, axis: 0}]\ntake:\n  seconds: -3\n", "take.seconds", 3),
     "not_yaml": ("knobs: [{name: gain\n", "not valid YAML", None),
     "not_mapping": ("- just\n- a list\n", "must be a YAML mapping", None),
     "overlap": (
         "knobs: [{name: gain, axis: 0}]\nsettings:\n  method: grid\n  grid: {gain: [0, 5, 10]}\n"
         "  test: {method: list, settings: [{gain: 5}]}\n",
-        "also appears in training", None,
+        "also appears in training",
+        None,
     ),
-    "unknown_knob": ("knobs: [{name: gain, axis: 0}]\nsettings: {method: grid, grid: {bass: [1]}}\n",
-                     "unknown knob 'bass'", None),
-    "missing_model": ("knobs: [{name: gain, axis: 0}]\ntrain: {models: [models/nope.yaml]}\n",
-                      "models/nope.yaml not found", None),
-    "detent": ("knobs: [{name: ch, axis: 0, detents: [0, 5, 10]}]\nsettings: {method: grid, grid: {ch: [4]}}\n",
-               "not one of the detents", None),
+    "unknown_knob": (
+        "knobs: [{name: gain, axis: 0}]\nsettings: {method: grid, grid: {bass: [1]}}\n",
+        "unknown knob 'bass'",
+        None,
+    ),
+    "missing_model": (
+        "knobs: [{name: gain, axis: 0}]\ntrain: {models: [models/nope.yaml]}\n",
+        "models/nope.yaml not found",
+        None,
+    ),
+    "detent": (
+        "knobs: [{name: ch, axis: 0, detents: [0, 5, 10]}]\nsettings: {method: grid, grid: {ch: [4]}}\n",
+        "not one of the detents",
+        None,
+    ),
 }
 
 

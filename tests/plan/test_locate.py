@@ -78,8 +78,12 @@ def short_copy_of(shipped: Path, folder: Path) -> Path:
     """The shipped plan with fewer, shorter takes; its device, knobs, audio interface and
     robot port are left as a user would find them."""
     text = shipped.read_text()
-    for old, new in (("subset: 200", "subset: 2"), ("subset: 24", "subset: 1"), ("seconds: 45", "seconds: 1"),
-                     ("warmup_s: 30", "warmup_s: 0")):
+    for old, new in (
+        ("subset: 200", "subset: 2"),
+        ("subset: 24", "subset: 1"),
+        ("seconds: 45", "seconds: 1"),
+        ("warmup_s: 30", "warmup_s: 0"),
+    ):
         assert old in text, old
         text = text.replace(old, new)
     (folder / "capture_plans").mkdir(exist_ok=True)
@@ -91,8 +95,19 @@ def short_copy_of(shipped: Path, folder: Path) -> Path:
 def test_sim_runs_the_real_marshall_plan_end_to_end(elsewhere, capsys):
     plan = load_plan(short_copy_of(SHIPPED / "marshall_jvm.yaml", elsewhere))
     assert plan.audio.interface == "scarlett-2i2" and plan.robot.port == "/dev/ttyACM0"
-    code = main(["capture", "--plan", "marshall_short", "--sim", "--no-train", "--no-dashboard", "--quiet",
-                 "--session", str(elsewhere / "session")])
+    code = main(
+        [
+            "capture",
+            "--plan",
+            "marshall_short",
+            "--sim",
+            "--no-train",
+            "--no-dashboard",
+            "--quiet",
+            "--session",
+            str(elsewhere / "session"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     lines = (elsewhere / "session" / "manifest.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines if line.strip()]

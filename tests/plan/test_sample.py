@@ -8,16 +8,18 @@ from rig.plan import Plan, reference_setting, sample_settings
 
 
 def make_plan(**settings) -> Plan:
-    return Plan.model_validate({
-        "knobs": [
-            {"name": "bass", "axis": 0},
-            {"name": "gain", "axis": 1, "min": 1, "max": 5},
-            {"name": "channel", "axis": 2, "max": 2, "detents": [0, 1, 2]},
-            {"name": "volume", "fixed": 7},
-        ],
-        "settings": settings,
-        "train": {"models": []},
-    })
+    return Plan.model_validate(
+        {
+            "knobs": [
+                {"name": "bass", "axis": 0},
+                {"name": "gain", "axis": 1, "min": 1, "max": 5},
+                {"name": "channel", "axis": 2, "max": 2, "detents": [0, 1, 2]},
+                {"name": "volume", "fixed": 7},
+            ],
+            "settings": settings,
+            "train": {"models": []},
+        }
+    )
 
 
 @pytest.mark.parametrize("method", ["random", "sobol", "lhs"])
@@ -42,7 +44,9 @@ def test_grid_full_product_and_subset():
 
 def test_test_settings_never_in_train_or_val():
     plan = make_plan(
-        method="grid", grid={"bass": [0, 5, 10], "gain": [1, 3, 5]}, subset=20,
+        method="grid",
+        grid={"bass": [0, 5, 10], "gain": [1, 3, 5]},
+        subset=20,
         test={"method": "grid", "grid": {"bass": [0, 5], "gain": [3]}},
     )
     settings = sample_settings(plan)

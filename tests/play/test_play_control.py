@@ -76,12 +76,15 @@ def test_frames_inside_a_period(models):
     assert sub_frame(load_model(paths["tcn-f-45-s-16"]), 256) == 32  # held per frame: small steps
 
 
-@pytest.mark.parametrize("argv,hint", [
-    (["--loop"], "--loop needs --input"),
-    (["--runtime", "onnx", "--input", "missing.wav"], "missing.wav not found"),
-    (["--set", "drive=1"], "unknown knob 'drive'"),
-    (["--server", "no-such-server-here"], "no JACK server 'no-such-server-here'"),
-])
+@pytest.mark.parametrize(
+    "argv,hint",
+    [
+        (["--loop"], "--loop needs --input"),
+        (["--runtime", "onnx", "--input", "missing.wav"], "missing.wav not found"),
+        (["--set", "drive=1"], "unknown knob 'drive'"),
+        (["--server", "no-such-server-here"], "no JACK server 'no-such-server-here'"),
+    ],
+)
 def test_play_errors_are_one_line(models, capsys, monkeypatch, argv, hint):
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
     _, paths = models

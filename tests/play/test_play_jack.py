@@ -29,9 +29,28 @@ def test_played_sine_equals_render(models, jack_server, name):
     folder, paths = models
     rec = Recorder(jack_server)
     try:
-        proc = subprocess.run([sys.executable, "-m", "rig", "play", "--model", str(paths[name]), "--set", "gain=6",
-                               "--input", str(folder / "sine.wav"), "--server", jack_server, "--connect-out", "rec:in",
-                               "--no-terminal"], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rig",
+                "play",
+                "--model",
+                str(paths[name]),
+                "--set",
+                "gain=6",
+                "--input",
+                str(folder / "sine.wav"),
+                "--server",
+                jack_server,
+                "--connect-out",
+                "rec:in",
+                "--no-terminal",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         time.sleep(0.1)
         recorded = rec.audio()
     finally:
@@ -74,8 +93,9 @@ def test_knob_change_while_playing_is_glided(models, jack_server):
         return holder["core"]
 
     source, stop, rec = audio.FileSource(x), threading.Event(), Recorder(jack_server)
-    player = threading.Thread(target=audio.run_jack, args=(make_core, source, stop, jack_server),
-                              kwargs={"connect_out": ["rec:in"]})
+    player = threading.Thread(
+        target=audio.run_jack, args=(make_core, source, stop, jack_server), kwargs={"connect_out": ["rec:in"]}
+    )
     player.start()
     try:
         assert source.started.wait(10)
@@ -89,7 +109,7 @@ def test_knob_change_while_playing_is_glided(models, jack_server):
         player.join(timeout=10)
         rec.close()
     core = holder["core"]
-    (period_index, changes), = core.stats.changes
+    ((period_index, changes),) = core.stats.changes
     at = period_index * PERIOD
     ideal = ideal_glide(loaded, start, end, x, at)
     got, arrived = match_periods(recorded, ideal)  # JACK delivered the glide, period for period
@@ -133,9 +153,26 @@ def test_forced_xruns_are_counted(models, jack_server):
 def test_plays_over_portaudio_on_jack(models, jack_server):
     folder, paths = models
     env = {**os.environ, "JACK_DEFAULT_SERVER": jack_server, "JACK_NO_START_SERVER": "1"}
-    proc = subprocess.run([sys.executable, "-m", "rig", "play", "--portaudio", "--device", "system", "--model",
-                           str(paths["lstm-c-32-nam"]), "--input", str(folder / "sine.wav"), "--no-terminal"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rig",
+            "play",
+            "--portaudio",
+            "--device",
+            "system",
+            "--model",
+            str(paths["lstm-c-32-nam"]),
+            "--input",
+            str(folder / "sine.wav"),
+            "--no-terminal",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "on PortAudio at 48000 Hz, period 256 frames" in proc.stderr and "runtime onnx" in proc.stderr
     periods = int(proc.stderr.strip().splitlines()[-1].split()[0])

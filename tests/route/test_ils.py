@@ -36,8 +36,9 @@ def test_reversal_delta_from_prefix_sums_matches_recomputed_cost(seed):
         i, j = sorted(rng.choice(np.arange(1, 41), size=2, replace=False).tolist())
         st._prefix()
         D, C, R, r = st.D, st.flat, st.row, st.r
-        delta = (C[R[r[i - 1]] + r[j]] + C[R[r[i]] + r[j + 1]] - C[R[r[i - 1]] + r[i]] - C[R[r[j]] + r[j + 1]]
-                 + D[j] - D[i])
+        delta = (
+            C[R[r[i - 1]] + r[j]] + C[R[r[i]] + r[j + 1]] - C[R[r[i - 1]] + r[i]] - C[R[r[j]] + r[j + 1]] + D[j] - D[i]
+        )
         before = route_cost(st)
         st.reverse(i, j)
         assert route_cost(st) - before == delta

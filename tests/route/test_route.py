@@ -93,7 +93,10 @@ def settings_for(plan, n, seed=0):
 
 def _random(n, seed):
     rng = np.random.default_rng(seed)
-    return [Setting(i, dict(zip("abcd", map(float, np.round(r, 2)))), "train") for i, r in enumerate(rng.random((n, 4)) * 10)]
+    return [
+        Setting(i, dict(zip("abcd", map(float, np.round(r, 2)))), "train")
+        for i, r in enumerate(rng.random((n, 4)) * 10)
+    ]
 
 
 def test_every_setting_once_and_never_worse_than_baselines():

@@ -43,8 +43,11 @@ def session(recorded, tmp_path) -> Path:
 
 def digests(folder: Path) -> dict[str, str]:
     """sha256 of every file under takes/ (moved-aside ones included), by path."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((folder / "takes").rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((folder / "takes").rglob("*"))
+        if p.is_file()
+    }
 
 
 def assert_nothing_lost(before: dict[str, str], folder: Path) -> None:

@@ -109,7 +109,7 @@ def test_files_that_are_not_the_sessions_are_left_alone(session):
 def test_a_torn_last_manifest_line_is_cut_off_and_kept_beside(session):
     data = (session / "manifest.jsonl").read_bytes()
     cut = len(data) - 300
-    fragment = data[data.rfind(b"\n", 0, len(data) - 1) + 1:cut]
+    fragment = data[data.rfind(b"\n", 0, len(data) - 1) + 1 : cut]
     (session / "manifest.jsonl").write_bytes(data[:cut])
     before = digests(session)
     result = resume(session)
@@ -233,12 +233,18 @@ def edit_session_yaml(folder: Path, change) -> None:
     path.write_text(yaml.safe_dump(change(yaml.safe_load(path.read_text())), sort_keys=False))
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda info: list(info), "a list, not a mapping"),
-    (lambda info: {k: v for k, v in info.items() if k != "route"}, "no route"),
-    (lambda info: {**info, "plan": {**info["plan"], "take": {**info["plan"]["take"], "seconds": 2.0}}}, "was edited"),
-    (lambda info: {**info, "route": list(reversed(info["route"]))}, "was edited"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda info: list(info), "a list, not a mapping"),
+        (lambda info: {k: v for k, v in info.items() if k != "route"}, "no route"),
+        (
+            lambda info: {**info, "plan": {**info["plan"], "take": {**info["plan"]["take"], "seconds": 2.0}}},
+            "was edited",
+        ),
+        (lambda info: {**info, "route": list(reversed(info["route"]))}, "was edited"),
+    ],
+)
 def test_a_damaged_or_edited_session_yaml_is_one_line(session, change, message):
     edit_session_yaml(session, change)
     before = digests(session)
@@ -265,8 +271,11 @@ def test_the_trainer_refuses_a_damaged_take_with_an_alert(session):
     takes = follower.poll()
     assert damaged_id not in {r["take_id"] for r in takes}
     assert len(takes) == len(read_manifest(session)) - 1
-    alerts = [json.loads(line) for line in (session / "events.jsonl").read_text().splitlines()
-              if '"train_take_refused"' in line]
+    alerts = [
+        json.loads(line)
+        for line in (session / "events.jsonl").read_text().splitlines()
+        if '"train_take_refused"' in line
+    ]
     assert len(alerts) == 1 and alerts[0]["take_id"] == damaged_id and "checksum mismatch" in alerts[0]["message"]
 
 

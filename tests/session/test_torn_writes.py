@@ -45,6 +45,7 @@ def short_writes(monkeypatch):
 
         monkeypatch.setattr(os, "write", write)
         if cut_fails:
+
             def ftruncate(fd, size):
                 if writes_to(fd, name):
                     raise OSError(errno.EIO, "Input/output error")

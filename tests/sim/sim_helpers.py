@@ -17,5 +17,5 @@ def program(seconds: float, seed: int = 3) -> np.ndarray:
         f = rng.uniform(80, 800)
         lv = 10 ** (rng.uniform(-40, 0) / 20)
         note = lv * np.sin(2 * np.pi * f * t) * np.exp(-t / 0.08)
-        x[start:start + len(t)] = note[: n - start]
+        x[start : start + len(t)] = note[: n - start]
     return x.astype(np.float32)

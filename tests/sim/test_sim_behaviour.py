@@ -89,7 +89,7 @@ def probe_after_burst(kind, knobs, probe_db, f_probe=440.0, f_burst=110.0):
     out = {}
     for ms in (15, 30, 60, 120, 250, 700, 1500):
         i = b1 + int(ms * FS / 1000)
-        out[ms] = 20 * np.log10(lockin(burst[i:i + w], f_probe, FS) / lockin(plain[i:i + w], f_probe, FS))
+        out[ms] = 20 * np.log10(lockin(burst[i : i + w], f_probe, FS) / lockin(plain[i : i + w], f_probe, FS))
     return out
 
 

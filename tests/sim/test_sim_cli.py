@@ -24,8 +24,25 @@ def test_response_writes_pngs(tmp_path):
 def test_offline_render_matches_the_device(tmp_path):
     x = program(0.5)
     sf.write(tmp_path / "in.wav", x, FS, subtype="FLOAT")
-    assert main(["sim", "dut", "--kind", "amp", "--set", "gain=7,bass=2", "--set", "treble=9",
-                 "--input", str(tmp_path / "in.wav"), "--output", str(tmp_path / "out.wav")]) == 0
+    assert (
+        main(
+            [
+                "sim",
+                "dut",
+                "--kind",
+                "amp",
+                "--set",
+                "gain=7,bass=2",
+                "--set",
+                "treble=9",
+                "--input",
+                str(tmp_path / "in.wav"),
+                "--output",
+                str(tmp_path / "out.wav"),
+            ]
+        )
+        == 0
+    )
     y, fs = sf.read(tmp_path / "out.wav", dtype="float32")
     dev = make_device("amp")
     dev.set_knobs({"gain": 7, "bass": 2, "treble": 9})
@@ -69,7 +86,9 @@ def test_shaft_file_drives_the_knobs_through_the_plan(monkeypatch, tmp_path):
     fake = types.ModuleType("rig.knobs.shafts")
     fake.ShaftReader = FakeReader
     monkeypatch.setitem(sys.modules, "rig.knobs.shafts", fake)
-    args = argparse.Namespace(shafts=tmp_path / "shafts.bin", plan=Path(__file__).resolve().parents[2] / "capture_plans" / "marshall_jvm.yaml")
+    args = argparse.Namespace(
+        shafts=tmp_path / "shafts.bin", plan=Path(__file__).resolve().parents[2] / "capture_plans" / "marshall_jvm.yaml"
+    )
     source = cmd_sim._knob_source(args)
     assert angles["path"] == tmp_path / "shafts.bin"
     assert source() == {"bass": 0.0, "middle": 5.0, "treble": 10.0, "gain": 2.0, "volume": 5.0}

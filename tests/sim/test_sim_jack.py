@@ -27,7 +27,8 @@ def server():
     name = f"rigsim{os.getpid()}"  # own server: other suites may run jackd at the same time
     proc = subprocess.Popen(
         ["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(PERIOD)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         if not wait_for_server(name, 10.0):
@@ -68,16 +69,16 @@ class _Player:
         if not self.go.is_set():
             buf[:] = 0.0
             return
-        chunk = self.x[self.pos:self.pos + frames]
-        buf[:len(chunk)] = chunk
-        buf[len(chunk):] = 0.0
+        chunk = self.x[self.pos : self.pos + frames]
+        buf[: len(chunk)] = chunk
+        buf[len(chunk) :] = 0.0
         self.pos += frames
 
     def _record(self, frames):
         if self.pos == 0:  # nothing played yet: do not start the recording clock
             return
         n = min(frames, len(self.rec) - self.rpos)
-        self.rec[self.rpos:self.rpos + n] = self.inp.get_array()[:n]
+        self.rec[self.rpos : self.rpos + n] = self.inp.get_array()[:n]
         self.rpos += n
         if self.rpos >= len(self.rec):
             self.done.set()
@@ -89,8 +90,7 @@ def _one_take(server, x, knobs):
     stop, ready, stats = threading.Event(), threading.Event(), DutStats()
     thread = threading.Thread(
         target=run_jack_dut,
-        kwargs=dict(device=dut, knob_source=lambda: knobs, servername=server,
-                    stop=stop, ready=ready, stats=stats),
+        kwargs=dict(device=dut, knob_source=lambda: knobs, servername=server, stop=stop, ready=ready, stats=stats),
         daemon=True,
     )
     thread.start()
@@ -125,19 +125,35 @@ def test_jack_dut_matches_offline(server):
     for _attempt in range(3):
         got, stats = _one_take(server, x, knobs)
         delay = int(np.argmax(np.abs(got) > 0)) - first  # exact zeros until the signal arrives
-        ok = 0 <= delay <= 3 * PERIOD and delay % PERIOD == 0 and np.array_equal(got[delay:delay + len(want)], want)
+        ok = 0 <= delay <= 3 * PERIOD and delay % PERIOD == 0 and np.array_equal(got[delay : delay + len(want)], want)
         if ok or stats.xruns == 0:
             break  # an xrun may corrupt a period (PLATFORM_NOTES): only then try again
     assert 0 <= delay <= 3 * PERIOD and delay % PERIOD == 0, delay  # whole periods of graph delay
-    assert np.array_equal(got[delay:delay + len(want)], want), f"delay {delay}, xruns {stats.xruns}"
+    assert np.array_equal(got[delay : delay + len(want)], want), f"delay {delay}, xruns {stats.xruns}"
 
 
 def test_cli_dut_serves_on_jack(server, tmp_path):
     """`rig sim dut --jack` as its own process: ports appear and it stops cleanly on SIGINT."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rig", "sim", "dut", "--jack", "--kind", "fuzz", "--set", "fuzz=7",
-         "--server", server, "--name", "fuzzdut"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "rig",
+            "sim",
+            "dut",
+            "--jack",
+            "--kind",
+            "fuzz",
+            "--set",
+            "fuzz=7",
+            "--server",
+            server,
+            "--name",
+            "fuzzdut",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     probe = jack.Client("probe", no_start_server=True, servername=server)
     try:

@@ -25,7 +25,7 @@ def run_blocks(dev, x, sizes, changes_at=None, change=None):
             n = changes_at - i
         if changes_at is not None and i == changes_at:
             dev.set_knobs(change)
-        out.append(dev.process(x[i:i + n]))
+        out.append(dev.process(x[i : i + n]))
         i += n
     return np.concatenate(out)
 
@@ -75,7 +75,7 @@ def test_unchanged_knobs_leave_output_unchanged(kind, prog):
     ref = quiet.process(prog)
     chatty = KnobFollower(make_device(kind), lambda: dict(knobs))
     chatty.set_knobs(knobs)
-    got = np.concatenate([chatty.process(prog[i:i + 256]) for i in range(0, len(prog), 256)])
+    got = np.concatenate([chatty.process(prog[i : i + 256]) for i in range(0, len(prog), 256)])
     assert np.array_equal(got, ref)
     moved = make_device(kind)
     moved.set_knobs({**knobs, **{k: v + 0.5 for k, v in knobs.items()}})
@@ -91,14 +91,14 @@ def test_knob_change_glides_without_click():
     dev.set_knobs({"gain": 0})
     at = fs // 4
     y = run_blocks(dev, x, [256], at, {"gain": 10}).astype(np.float64)
-    steady_step = np.max(np.abs(np.diff(y[at - 2000:at])))
-    final_step = np.max(np.abs(np.diff(y[at + 2000:])))
-    jump_step = np.max(np.abs(np.diff(y[at - 1:at + 400])))
+    steady_step = np.max(np.abs(np.diff(y[at - 2000 : at])))
+    final_step = np.max(np.abs(np.diff(y[at + 2000 :])))
+    jump_step = np.max(np.abs(np.diff(y[at - 1 : at + 400])))
     # the largest sample-to-sample step during the change is within what the settled
     # (louder, more distorted) signal does anyway
     assert jump_step <= 1.05 * max(steady_step, final_step)
     # and the change completes: 20 ms later the level is the new one
-    assert np.max(np.abs(y[at + 960:at + 2000])) > 2 * np.max(np.abs(y[at - 1040:at]))
+    assert np.max(np.abs(y[at + 960 : at + 2000])) > 2 * np.max(np.abs(y[at - 1040 : at]))
 
 
 @pytest.mark.parametrize("kind", ["amp", "fuzz"])

@@ -46,6 +46,7 @@ def test_audio_taper_is_the_ten_percent_law():
 
 def test_stack_knobs_move_their_bands():
     """Circuit alone: bass lifts 60 Hz, middle fills 600 Hz, treble lifts 6 kHz."""
+
     def level(t, m, lb, f):
         return 20 * np.log10(abs(nodal_response(MARSHALL, t, m, lb, [f])[0]))
 

@@ -14,10 +14,18 @@ from rig.train.testing import make_session, synthetic_plan
 from rig.train.trainer import TrainOptions
 
 TINY = {
-    "tcn": dict(name="tiny-tcn", backbone="tcn", conditioning="film",
-                architecture=dict(blocks=2, kernel_size=3, dilation_growth=2, channels=4)),
-    "tcn-tf": dict(name="tiny-tcn-tf", backbone="tcn", conditioning="tfilm",
-                   architecture=dict(blocks=2, kernel_size=3, dilation_growth=2, channels=4)),
+    "tcn": dict(
+        name="tiny-tcn",
+        backbone="tcn",
+        conditioning="film",
+        architecture=dict(blocks=2, kernel_size=3, dilation_growth=2, channels=4),
+    ),
+    "tcn-tf": dict(
+        name="tiny-tcn-tf",
+        backbone="tcn",
+        conditioning="tfilm",
+        architecture=dict(blocks=2, kernel_size=3, dilation_growth=2, channels=4),
+    ),
     "lstm": dict(name="tiny-lstm", backbone="lstm", conditioning="concat", architecture=dict(hidden=8)),
 }
 

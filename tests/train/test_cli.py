@@ -13,12 +13,29 @@ from .conftest import events, tiny_config, write_config
 def test_train_follow_on_a_finished_capture_then_render_and_export(session, tmp_path, capsys):
     EventLog(session.folder / "events.jsonl").emit("finished", done=10, total=10)
     cfg_path = write_config(tmp_path, tiny_config("tcn"))
-    argv = ["train", "--follow", str(session.folder), "--model", str(cfg_path), "--max-epochs", "2",
-            "--epoch-segments", "4", "--batch-size", "4", "--quiet", "--threads", "1"]
+    argv = [
+        "train",
+        "--follow",
+        str(session.folder),
+        "--model",
+        str(cfg_path),
+        "--max-epochs",
+        "2",
+        "--epoch-segments",
+        "4",
+        "--batch-size",
+        "4",
+        "--quiet",
+        "--threads",
+        "1",
+    ]
     assert main(argv) == 0
     assert "tiny-tcn: finished (max_epochs), test ESR" in capsys.readouterr().out
     train = session.folder / "train"
-    assert "## tiny-tcn" in (train / "report.md").read_text() and "(tiny-tcn/loss_curves.png)" in (train / "report.md").read_text()
+    assert (
+        "## tiny-tcn" in (train / "report.md").read_text()
+        and "(tiny-tcn/loss_curves.png)" in (train / "report.md").read_text()
+    )
     card = json.loads((train / "tiny-tcn" / "export" / "model.json").read_text())
     assert card["knobs"][0]["name"] == "gain" and card["plan_hash"] == session.info["plan_hash"]
     assert card["metrics"]["test"]["per_setting"] and card["receptive_field"] == 7
@@ -51,7 +68,9 @@ def test_building_the_cli_imports_no_heavy_library():
     import subprocess
     import sys
 
-    code = ("import sys; from rig.cli.main import build_parser; build_parser(); "
-            "print(sorted(m for m in ('torch', 'scipy', 'numpy', 'onnxruntime') if m in sys.modules))")
+    code = (
+        "import sys; from rig.cli.main import build_parser; build_parser(); "
+        "print(sorted(m for m in ('torch', 'scipy', 'numpy', 'onnxruntime') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

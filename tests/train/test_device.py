@@ -54,8 +54,18 @@ def test_train_on_a_missing_device_exits_2_with_one_line(session, tmp_path, caps
 
 @pytest.mark.skipif(not NO_CUDA, reason="this machine has CUDA")
 def test_capture_refuses_a_missing_training_device_before_starting(tmp_path, capsys):
-    argv = ["capture", "--plan", "capture_plans/demo.yaml", "--sim", "--no-dashboard", "--quiet",
-            "--session", str(tmp_path / "s"), "--device", "cuda"]
+    argv = [
+        "capture",
+        "--plan",
+        "capture_plans/demo.yaml",
+        "--sim",
+        "--no-dashboard",
+        "--quiet",
+        "--session",
+        str(tmp_path / "s"),
+        "--device",
+        "cuda",
+    ]
     assert main(argv) == 2
     assert "--device cuda" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()

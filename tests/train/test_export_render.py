@@ -61,8 +61,20 @@ def test_streaming_render_equals_whole_file(tmp_path, kind):
 def test_render_command_writes_the_file(tmp_path, capsys):
     _exported(tmp_path, "tcn")
     sf.write(tmp_path / "in.wav", np.zeros(4800, np.float32), 48000, subtype="FLOAT")
-    assert main(["render", "--model", str(tmp_path / "tcn"), "--set", "gain=6", str(tmp_path / "in.wav"),
-                 str(tmp_path / "out.wav")]) == 0
+    assert (
+        main(
+            [
+                "render",
+                "--model",
+                str(tmp_path / "tcn"),
+                "--set",
+                "gain=6",
+                str(tmp_path / "in.wav"),
+                str(tmp_path / "out.wav"),
+            ]
+        )
+        == 0
+    )
     out, sr = sf.read(tmp_path / "out.wav", dtype="float32")
     assert sr == 48000 and len(out) == 4800
     assert "gain=6, tone=5" in capsys.readouterr().out  # unnamed knobs sit mid-range
@@ -77,36 +89,62 @@ def render_dir(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("settings, model, infile, message", [
-    ("drive=3", "tcn", "in.wav", "unknown knob 'drive'"),
-    ("gain=11", "tcn", "in.wav", "outside the dial range 0..10"),
-    ("gain", "tcn", "in.wav", "is not name=value"),
-    ("gain=6", "tcn", "missing.wav", "missing.wav not found"),
-    ("gain=6", "nowhere", "in.wav", "model"),
-    ("gain=6", "tcn", "in44.wav", "44100 Hz"),
-])
+@pytest.mark.parametrize(
+    "settings, model, infile, message",
+    [
+        ("drive=3", "tcn", "in.wav", "unknown knob 'drive'"),
+        ("gain=11", "tcn", "in.wav", "outside the dial range 0..10"),
+        ("gain", "tcn", "in.wav", "is not name=value"),
+        ("gain=6", "tcn", "missing.wav", "missing.wav not found"),
+        ("gain=6", "nowhere", "in.wav", "model"),
+        ("gain=6", "tcn", "in44.wav", "44100 Hz"),
+    ],
+)
 def test_render_errors_are_one_line_exit_2(render_dir, capsys, settings, model, infile, message):
-    argv = ["render", "--model", str(render_dir / model), "--set", settings, str(render_dir / infile),
-            str(render_dir / "out.wav")]
+    argv = [
+        "render",
+        "--model",
+        str(render_dir / model),
+        "--set",
+        settings,
+        str(render_dir / infile),
+        str(render_dir / "out.wav"),
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("rig: error:") and message in err and err.count("\n") == 1
 
 
 def test_render_error_from_the_real_command_has_no_traceback(render_dir):
-    proc = subprocess.run([sys.executable, "-m", "rig", "render", "--model", str(render_dir / "tcn"), "--set",
-                           "drive=3", str(render_dir / "in.wav"), str(render_dir / "out.wav")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rig",
+            "render",
+            "--model",
+            str(render_dir / "tcn"),
+            "--set",
+            "drive=3",
+            str(render_dir / "in.wav"),
+            str(render_dir / "out.wav"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("rig: error: --set: unknown knob 'drive'")
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("model, infile, outfile, message", [
-    ("tcn", "empty.wav", "out.wav", "holds no samples"),
-    ("tcn", "in.wav", "outdir", "is a folder"),
-    ("tcn", "in.wav", "out", "has no audio extension"),
-    ("in.wav", "in.wav", "out.wav", "is not a model file"),  # issue 16: once advised "delete it"
-])
+@pytest.mark.parametrize(
+    "model, infile, outfile, message",
+    [
+        ("tcn", "empty.wav", "out.wav", "holds no samples"),
+        ("tcn", "in.wav", "outdir", "is a folder"),
+        ("tcn", "in.wav", "out", "has no audio extension"),
+        ("in.wav", "in.wav", "out.wav", "is not a model file"),  # issue 16: once advised "delete it"
+    ],
+)
 def test_render_bad_files_are_one_line_exit_2(render_dir, capsys, model, infile, outfile, message):
     sf.write(render_dir / "empty.wav", np.zeros(0, np.float32), 48000)
     (render_dir / "outdir").mkdir(exist_ok=True)

@@ -93,7 +93,6 @@ def test_tcn_training_gradients_equal_plain_conv(monkeypatch):
         assert torch.allclose(f, p, rtol=1e-7, atol=1e-12)
 
 
-
 @pytest.mark.parametrize("n0, frame", [(0, 1000), (37, 91), (127, 1), (5, 256)])
 def test_held_affine_equals_expanded_affine(n0, frame):
     """Per-block gamma/beta by broadcasting equals writing them out at every sample."""

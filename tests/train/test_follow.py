@@ -31,8 +31,16 @@ def test_follow_trains_during_capture_and_uses_every_take(tmp_path):
     seen = set()
     writer = threading.Thread(target=_capture, args=(session, settings, 0.4))
     writer.start()
-    opts = quick_options(follow=True, poll_s=0.05, max_epochs=None, patience=2, budget_minutes=0.03,
-                         export=False, report=False, on_batch=lambda split, ids: seen.update(ids))
+    opts = quick_options(
+        follow=True,
+        poll_s=0.05,
+        max_epochs=None,
+        patience=2,
+        budget_minutes=0.03,
+        export=False,
+        report=False,
+        on_batch=lambda split, ids: seen.update(ids),
+    )
     result = Trainer(session.folder, tiny_config("tcn"), opts).run()
     writer.join()
 

@@ -69,7 +69,9 @@ def test_cosine_schedule_warms_up_then_decays_to_the_floor():
     assert cosine_factor(0.0, 0, 10, 0.02) == 0.1
     assert cosine_factor(0.0, 50, 10, 0.02) == 1.0
     assert math.isclose(cosine_factor(0.5, 50, 10, 0.02), 0.51)
-    assert math.isclose(cosine_factor(1.0, 50, 10, 0.02), 0.02) and cosine_factor(2.0, 50, 0, 0.02) == cosine_factor(1.0, 50, 0, 0.02)
+    assert math.isclose(cosine_factor(1.0, 50, 10, 0.02), 0.02) and cosine_factor(2.0, 50, 0, 0.02) == cosine_factor(
+        1.0, 50, 0, 0.02
+    )
 
 
 def test_cosine_schedule_follows_the_budget_and_recoveries(session):
@@ -100,7 +102,9 @@ def test_take_metrics_chunk_the_mrstft_of_long_takes_only(monkeypatch):
     assert trainer.take_metrics(pred, target, mr) == pytest.approx(whole, rel=1e-6)  # one chunk: as before
     monkeypatch.setattr(trainer, "METRIC_CHUNK", 5000)  # chunks 0-5000 and 5000-12000 (the 2000 tail joins)
     chunked = trainer.take_metrics(pred, target, mr)
-    parts = [float(mr(torch.from_numpy(pred[a:b])[None, None], torch.from_numpy(target[a:b])[None, None])) * (b - a)
-             for a, b in ((0, 5000), (5000, 12000))]
+    parts = [
+        float(mr(torch.from_numpy(pred[a:b])[None, None], torch.from_numpy(target[a:b])[None, None])) * (b - a)
+        for a, b in ((0, 5000), (5000, 12000))
+    ]
     assert chunked["esr"] == pytest.approx(whole["esr"], rel=1e-6)
     assert chunked["mrstft"] == pytest.approx(sum(parts) / 12000, rel=1e-6)

@@ -21,11 +21,21 @@ def test_train_loss_weights_and_metrics():
     assert float(TrainLoss(2, 0)(y + 0.1, y)) == pytest.approx(0.2, rel=1e-5)
     m = metrics(0.9 * y, y, mrstft_loss())
     assert m["esr"] == pytest.approx(0.01, rel=1e-5) and esr(0.9 * y, y) == pytest.approx(0.01, rel=1e-5)
-    assert m["mape"] == pytest.approx(0.1, rel=1e-4) and m["mse"] == pytest.approx(0.01 * float((y**2).mean()), rel=1e-4)
+    assert m["mape"] == pytest.approx(0.1, rel=1e-4) and m["mse"] == pytest.approx(
+        0.01 * float((y**2).mean()), rel=1e-4
+    )
     assert m["mrstft"] > 0
 
 
-@pytest.mark.parametrize("value, band", [(0.005, "great"), (0.02, "not bad"), (0.05, "may sound ok"),
-                                         (0.2, "probably not great"), (0.5, "something went wrong")])
+@pytest.mark.parametrize(
+    "value, band",
+    [
+        (0.005, "great"),
+        (0.02, "not bad"),
+        (0.05, "may sound ok"),
+        (0.2, "probably not great"),
+        (0.5, "something went wrong"),
+    ],
+)
 def test_quality_bands(value, band):
     assert quality_band(value) == band

@@ -21,8 +21,14 @@ torch.set_num_threads(1)
 N_CONTROLS = 4
 # Seed 001 table 2 / seed 000 table 7 (4 controls); lstm-c-96 and the export variants have no published figure.
 PAPER_PARAMS = {
-    "lstm-c-32": 5000, "lstm-tvc-32": 8000, "tcn-f-45-s-16": 15000, "tcn-tf-45-s-16": 42000,
-    "tcn-ttf-45-s-16": 17300, "tcn-tvf-45-s-16": 17700, "s4-f-s-16": 8900, "s4-tf-s-16": 30000,
+    "lstm-c-32": 5000,
+    "lstm-tvc-32": 8000,
+    "tcn-f-45-s-16": 15000,
+    "tcn-tf-45-s-16": 42000,
+    "tcn-ttf-45-s-16": 17300,
+    "tcn-tvf-45-s-16": 17700,
+    "s4-f-s-16": 8900,
+    "s4-tf-s-16": 30000,
     "s4-tvf-s-16": 11600,
 }
 NAMES = sorted(named_configs())
@@ -31,10 +37,16 @@ NAMES = sorted(named_configs())
 def make(name: str, seed: int = 0, **options):
     cfg = load_model_config(named_configs()[name])
     if options:
-        cfg = cfg.model_copy(update={
-            "conditioner": cfg.conditioner.model_copy(update={k: v for k, v in options.items() if k != "exact_crop"}),
-            "architecture": cfg.architecture.model_copy(update={k: v for k, v in options.items() if k == "exact_crop"}),
-        })
+        cfg = cfg.model_copy(
+            update={
+                "conditioner": cfg.conditioner.model_copy(
+                    update={k: v for k, v in options.items() if k != "exact_crop"}
+                ),
+                "architecture": cfg.architecture.model_copy(
+                    update={k: v for k, v in options.items() if k == "exact_crop"}
+                ),
+            }
+        )
     torch.manual_seed(seed)
     return build_model(cfg, N_CONTROLS).eval()
 
@@ -76,7 +88,9 @@ def test_shapes_and_finite_output(name, opts):
         with torch.no_grad():
             y = m(x * 4, c)  # loud input: tanh output must stay finite and bounded
         assert y.shape == (2, 1, length) and y.dtype == torch.float32
-        assert torch.isfinite(y).all() and (y.abs().max() <= 1 or not getattr(m, "final_tanh", True))  # NAM variant: no tanh
+        assert torch.isfinite(y).all() and (
+            y.abs().max() <= 1 or not getattr(m, "final_tanh", True)
+        )  # NAM variant: no tanh
 
 
 @pytest.mark.parametrize("name,opts", VARIANTS, ids=IDS)
@@ -173,8 +187,16 @@ def test_onnx_round_trip(name, tmp_path):
     path = tmp_path / "m.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(m, (x, c), str(path), opset_version=17, dynamo=False, input_names=["x", "c"],
-                          output_names=["y"], dynamic_axes={"x": {0: "b", 2: "t"}, "c": {0: "b"}, "y": {0: "b", 2: "t"}})
+        torch.onnx.export(
+            m,
+            (x, c),
+            str(path),
+            opset_version=17,
+            dynamo=False,
+            input_names=["x", "c"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "b", 2: "t"}, "c": {0: "b"}, "y": {0: "b", 2: "t"}},
+        )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for length in (1000, 2345):
         x2, c2 = inputs(batch=1, length=length, seed=length)

@@ -34,16 +34,19 @@ def test_defaults(tmp_path):
     assert cfg.training.segment_s == 3.0  # the papers' value stays the field default
 
 
-@pytest.mark.parametrize("text,field,hint", [
-    (GOOD + "colour: red\n", "colour", "unknown key"),
-    (GOOD.replace("conditioning: film", "conditioning: concat"), "conditioning", "not available for tcn"),
-    (GOOD.replace("channels: 4", "channels: 0"), "architecture.channels", "greater than or equal to 1"),
-    (GOOD.replace("channels: 4", "channels: four"), "architecture.channels", "integer"),
-    (GOOD.replace(", channels: 4", ""), "architecture.channels", "required for a tcn backbone"),
-    (GOOD.replace("channels: 4", "channels: 4, hidden: 8"), "architecture.hidden", "not used by a tcn"),
-    (GOOD.replace("training: {lr: 0.005}", "training: {}"), "training.lr", "missing"),
-    (GOOD.replace("backbone: tcn", "backbone: gru"), "backbone", "'lstm', 'tcn' or 's4'"),
-])
+@pytest.mark.parametrize(
+    "text,field,hint",
+    [
+        (GOOD + "colour: red\n", "colour", "unknown key"),
+        (GOOD.replace("conditioning: film", "conditioning: concat"), "conditioning", "not available for tcn"),
+        (GOOD.replace("channels: 4", "channels: 0"), "architecture.channels", "greater than or equal to 1"),
+        (GOOD.replace("channels: 4", "channels: four"), "architecture.channels", "integer"),
+        (GOOD.replace(", channels: 4", ""), "architecture.channels", "required for a tcn backbone"),
+        (GOOD.replace("channels: 4", "channels: 4, hidden: 8"), "architecture.hidden", "not used by a tcn"),
+        (GOOD.replace("training: {lr: 0.005}", "training: {}"), "training.lr", "missing"),
+        (GOOD.replace("backbone: tcn", "backbone: gru"), "backbone", "'lstm', 'tcn' or 's4'"),
+    ],
+)
 def test_bad_config_is_one_line_user_error(tmp_path, text, field, hint):
     path = tmp_path / "bad.yaml"
     path.write_text(text)

@@ -29,9 +29,15 @@ def exported(tmp_path: Path, name: str, n_knobs: int = 2, knobs=KNOBS, **card) -
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.4 * torch.randn_like(p))
-    info = {"config": cfg.model_dump(mode="json"), "knobs": knobs[:n_knobs], "sample_rate": RATE,
-            "device": "Sim amp", "levels_dbu": {"send": 4.0, "return": 10.5},
-            "metrics": {"test": {"esr": 0.031}}, **card}
+    info = {
+        "config": cfg.model_dump(mode="json"),
+        "knobs": knobs[:n_knobs],
+        "sample_rate": RATE,
+        "device": "Sim amp",
+        "levels_dbu": {"send": 4.0, "return": 10.5},
+        "metrics": {"test": {"esr": 0.031}},
+        **card,
+    }
     folder = tmp_path / name / "export"
     export_model(model, folder, info)
     return model, folder
@@ -73,8 +79,24 @@ def test_nam_sweep_writes_a_pack_with_the_knobs_in_metadata_and_name(tmp_path):
     nam_models = pytest.importorskip("nam.models")
     model, _ = exported(tmp_path / "session" / "train", "lstm-c-32-nam")  # as a session holds it
     out = tmp_path / "pack"
-    assert main(["export", "--nam", "--set", "tone=2", "--sweep", "gain=0:10:3", "--out", str(out),
-                 str(tmp_path / "session"), "--model", "lstm-c-32-nam"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--nam",
+                "--set",
+                "tone=2",
+                "--sweep",
+                "gain=0:10:3",
+                "--out",
+                str(out),
+                str(tmp_path / "session"),
+                "--model",
+                "lstm-c-32-nam",
+            ]
+        )
+        == 0
+    )
     files = sorted(out.glob("*.nam"))
     assert [f.name for f in files] == [f"lstm-c-32-nam_gain{g}_tone2.nam" for g in (0, 10, 5)]
     x = probe_signal(0.3)
@@ -89,8 +111,9 @@ def test_nam_sweep_writes_a_pack_with_the_knobs_in_metadata_and_name(tmp_path):
     assert np.abs(outputs[0] - outputs[1]).max() > 1e-2  # the knob really is frozen in
 
 
-@pytest.mark.parametrize("name,why", [("lstm-c-32", "lstm/concat (tanh head)"), ("tcn-f-45-s-16", "is tcn"),
-                                      ("lstm-tvc-32", "lstm/tvcond")])
+@pytest.mark.parametrize(
+    "name,why", [("lstm-c-32", "lstm/concat (tanh head)"), ("tcn-f-45-s-16", "is tcn"), ("lstm-tvc-32", "lstm/tvcond")]
+)
 def test_nam_refuses_models_without_an_exact_nam_form(tmp_path, capsys, name, why):
     _, folder = exported(tmp_path, name)
     assert main(["export", "--nam", str(folder)]) == 2
@@ -99,13 +122,16 @@ def test_nam_refuses_models_without_an_exact_nam_form(tmp_path, capsys, name, wh
     assert not (folder / "nam").exists() or not any((folder / "nam").iterdir())
 
 
-@pytest.mark.parametrize("args,hint", [
-    (["--sweep", "gain=0:10"], "name=start:stop:count"),
-    (["--sweep", "gain=0:20:3"], "outside the dial range"),
-    (["--sweep", "drive=0:1:2"], "unknown knob"),
-    (["--sweep", "gain=0:10:2", "--sweep", "gain=1:2:2"], "swept twice"),
-    (["--set", "gain"], "not name=value"),
-])
+@pytest.mark.parametrize(
+    "args,hint",
+    [
+        (["--sweep", "gain=0:10"], "name=start:stop:count"),
+        (["--sweep", "gain=0:20:3"], "outside the dial range"),
+        (["--sweep", "drive=0:1:2"], "unknown knob"),
+        (["--sweep", "gain=0:10:2", "--sweep", "gain=1:2:2"], "swept twice"),
+        (["--set", "gain"], "not name=value"),
+    ],
+)
 def test_nam_bad_settings_are_one_line(tmp_path, capsys, args, hint):
     _, folder = exported(tmp_path, "lstm-c-32-nam")
     assert main(["export", "--nam", *args, str(folder)]) == 2
@@ -134,7 +160,12 @@ def read_proteus(doc: dict):
         h, c, out = np.zeros(hidden), np.zeros(hidden), np.empty(len(x))
         for n, s in enumerate(x.astype(np.float64)):
             z = w_ih @ np.array([s, *knobs]) + w_hh @ h + b
-            i, f, g, o = sigmoid(z[:hidden]), sigmoid(z[hidden:2 * hidden]), np.tanh(z[2 * hidden:3 * hidden]), sigmoid(z[3 * hidden:])
+            i, f, g, o = (
+                sigmoid(z[:hidden]),
+                sigmoid(z[hidden : 2 * hidden]),
+                np.tanh(z[2 * hidden : 3 * hidden]),
+                sigmoid(z[3 * hidden :]),
+            )
             c = f * c + i * g
             h = o * np.tanh(c)
             out[n] = lin_w @ h + lin_b + s
@@ -158,10 +189,13 @@ def test_proteus_json_played_by_an_independent_reader(tmp_path, capsys, n_knobs)
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
-@pytest.mark.parametrize("name,n_knobs,hint", [
-    ("lstm-c-32-nam", 2, "lstm-c-40-proteus"),  # no input skip
-    ("lstm-c-40-proteus", 3, "at most 2 knobs"),
-])
+@pytest.mark.parametrize(
+    "name,n_knobs,hint",
+    [
+        ("lstm-c-32-nam", 2, "lstm-c-40-proteus"),  # no input skip
+        ("lstm-c-40-proteus", 3, "at most 2 knobs"),
+    ],
+)
 def test_proteus_refusals_are_one_line(tmp_path, capsys, name, n_knobs, hint):
     _, folder = exported(tmp_path, name, n_knobs, knobs=KNOBS + [{"name": "mid", "min": 0.0, "max": 10.0}])
     assert main(["export", "--proteus", str(folder)]) == 2

@@ -27,8 +27,17 @@ def test_tiny_end_to_end_never_trains_on_test_settings(session):
     assert seen["train"] and not seen["train"] & (test_takes | val_takes)
     assert seen["val"] == val_takes
     out = session.folder / "train" / "tiny-tcn"
-    for name in ("last.pt", "best.pt", "report.md", "loss_curves.png", "test_example.png",
-                 "export/model.ts", "export/model.onnx", "export/model.json", "export/model.pt"):
+    for name in (
+        "last.pt",
+        "best.pt",
+        "report.md",
+        "loss_curves.png",
+        "test_example.png",
+        "export/model.ts",
+        "export/model.onnx",
+        "export/model.json",
+        "export/model.pt",
+    ):
         assert (out / name).is_file(), name
     assert len(list((out / "examples").glob("*.wav"))) == 3
     kinds = [e["type"] for e in events(session.folder)]
@@ -54,8 +63,9 @@ def test_resume_continues_from_the_last_checkpoint(session):
 
 
 def test_lstm_trains_with_truncated_backprop(session):
-    trainer = Trainer(session.folder, tiny_config("lstm", tbptt_samples=1200),
-                      quick_options(max_epochs=1, export=False, report=False))
+    trainer = Trainer(
+        session.folder, tiny_config("lstm", tbptt_samples=1200), quick_options(max_epochs=1, export=False, report=False)
+    )
     steps = []
     step = trainer.optimizer.step
     trainer.optimizer.step = lambda *a, **k: (steps.append(1), step(*a, **k))[1]
@@ -99,16 +109,22 @@ def test_huge_learning_rate_is_lowered_until_training_is_stable(session):
 def test_epoch_has_at_least_epoch_steps_batches_and_stops_at_the_budget(session):
     """CPU epochs are a number of steps, not of segments; an epoch that would outlast the
     budget ends early instead of overshooting it by up to a whole epoch."""
-    trainer = Trainer(session.folder, tiny_config("tcn"), quick_options(epoch_steps=5, max_epochs=1, export=False,
-                                                                       report=False))
+    trainer = Trainer(
+        session.folder, tiny_config("tcn"), quick_options(epoch_steps=5, max_epochs=1, export=False, report=False)
+    )
     assert trainer.steps_per_epoch == 5  # epoch_segments 8 / batch 4 would be only 2
     steps = []
     step = trainer.optimizer.step
     trainer.optimizer.step = lambda *a, **k: (steps.append(1), step(*a, **k))[1]
     trainer.run()
     assert len(steps) == 5
-    short = Trainer(session.folder, tiny_config("tcn"), quick_options(
-        epoch_steps=10_000, max_epochs=None, budget_minutes=0.002, export=False, report=False, fresh=True))
+    short = Trainer(
+        session.folder,
+        tiny_config("tcn"),
+        quick_options(
+            epoch_steps=10_000, max_epochs=None, budget_minutes=0.002, export=False, report=False, fresh=True
+        ),
+    )
     short.run()
     assert short.state.stop_reason == "budget" and short.state.epoch == 1
     assert short.state.budget_used_s < 30  # 10,000 steps would take minutes

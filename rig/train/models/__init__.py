@@ -17,12 +17,36 @@ def build_model(cfg: ModelConfig, n_controls: int) -> ParametricModel:
         raise ValueError("n_controls must be >= 0")
     a, k = cfg.architecture, cfg.conditioner
     if cfg.backbone == "lstm":
-        return LSTMModel(n_controls, cfg.conditioning, hidden=a.hidden, block_size=k.block_size,
-                         interpolate=k.interpolate, tvcond_channels=k.tvcond_channels,
-                         final_tanh=a.final_tanh is not False, skip=bool(a.skip))
+        return LSTMModel(
+            n_controls,
+            cfg.conditioning,
+            hidden=a.hidden,
+            block_size=k.block_size,
+            interpolate=k.interpolate,
+            tvcond_channels=k.tvcond_channels,
+            final_tanh=a.final_tanh is not False,
+            skip=bool(a.skip),
+        )
     if cfg.backbone == "tcn":
-        return TCN(n_controls, cfg.conditioning, blocks=a.blocks, kernel_size=a.kernel_size,
-                   dilation_growth=a.dilation_growth, channels=a.channels, exact_crop=bool(a.exact_crop),
-                   block_size=k.block_size, interpolate=k.interpolate, tv_hidden=k.tv_hidden)
-    return S4(n_controls, cfg.conditioning, blocks=a.blocks, state_dim=a.state_dim, channels=a.channels,
-              block_size=k.block_size, interpolate=k.interpolate, tv_hidden=k.tv_hidden)
+        return TCN(
+            n_controls,
+            cfg.conditioning,
+            blocks=a.blocks,
+            kernel_size=a.kernel_size,
+            dilation_growth=a.dilation_growth,
+            channels=a.channels,
+            exact_crop=bool(a.exact_crop),
+            block_size=k.block_size,
+            interpolate=k.interpolate,
+            tv_hidden=k.tv_hidden,
+        )
+    return S4(
+        n_controls,
+        cfg.conditioning,
+        blocks=a.blocks,
+        state_dim=a.state_dim,
+        channels=a.channels,
+        block_size=k.block_size,
+        interpolate=k.interpolate,
+        tv_hidden=k.tv_hidden,
+    )

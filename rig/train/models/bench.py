@@ -19,8 +19,14 @@ from rig.train.models import build_model, detach_state
 FS = 48000
 
 
-def samples_per_second(cfg: ModelConfig, n_controls: int = 4, batch: int = 8, segment: int = 12000,
-                       steps: int = 3, max_context: int = 48000) -> float:
+def samples_per_second(
+    cfg: ModelConfig,
+    n_controls: int = 4,
+    batch: int = 8,
+    segment: int = 12000,
+    steps: int = 3,
+    max_context: int = 48000,
+) -> float:
     """Training throughput as the trainer steps: a batch of `segment` loss samples with the
     receptive field prepended as context, the config's loss (L1 + MR-STFT), grad clipping and
     AdamW (LSTMs backprop every tbptt_samples). Counts loss samples; one warm-up step is not
@@ -55,8 +61,14 @@ def _update(model, opt, loss, clip: float) -> None:
     opt.step()
 
 
-def realtime_factor(cfg: ModelConfig, frame_sizes: list[int], n_controls: int = 4, n_frames: int = 500,
-                    max_seconds: float = 2.0, method: Literal["stream", "recompute"] = "stream") -> dict[int, float]:
+def realtime_factor(
+    cfg: ModelConfig,
+    frame_sizes: list[int],
+    n_controls: int = 4,
+    n_frames: int = 500,
+    max_seconds: float = 2.0,
+    method: Literal["stream", "recompute"] = "stream",
+) -> dict[int, float]:
     """RTF per frame size. "stream" uses forward_stream (a TCN keeps per-layer history);
     "recompute" is the papers' frame method for TCNs: each frame runs forward on F + rf - 1
     samples (the previous rf - 1 inputs re-fed) and keeps the last F outputs; recurrent state of

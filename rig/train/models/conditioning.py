@@ -21,9 +21,12 @@ TTFILM_BOTTLENECK = 4
 def control_mlp(n_controls: int, hidden: int = FILM_HIDDEN) -> nn.Sequential:
     """The FiLM conditioning MLP: three Linear+ReLU layers."""
     return nn.Sequential(
-        nn.Linear(n_controls, hidden), nn.ReLU(),
-        nn.Linear(hidden, hidden), nn.ReLU(),
-        nn.Linear(hidden, hidden), nn.ReLU(),
+        nn.Linear(n_controls, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
     )
 
 
@@ -78,7 +81,9 @@ class TTFiLM(nn.Module):
         super().__init__()
         b = TTFILM_BOTTLENECK
         self.ctrl = BlockController(channels, n_controls, b, block, bottleneck=b)
-        self.head = nn.Sequential(nn.Linear(b, 16), nn.ReLU(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 2 * channels))
+        self.head = nn.Sequential(
+            nn.Linear(b, 16), nn.ReLU(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 2 * channels)
+        )
         self.interpolate = interpolate
 
     def forward(self, h: Tensor, ctx: dict, st):
@@ -110,8 +115,16 @@ class ConvConditioning(nn.Module):
     """Model-level part shared by the TCN and S4 backbones: builds the per-frame ctx and one
     modulator per block."""
 
-    def __init__(self, kind: str, n_controls: int, channels: int, n_blocks: int, block: int,
-                 interpolate: bool, tv_hidden: int = 32):
+    def __init__(
+        self,
+        kind: str,
+        n_controls: int,
+        channels: int,
+        n_blocks: int,
+        block: int,
+        interpolate: bool,
+        tv_hidden: int = 32,
+    ):
         super().__init__()
         self.kind = kind
         self.mlp = control_mlp(n_controls) if kind == "film" else None

@@ -31,8 +31,18 @@ class _DilatedConv(torch.autograd.Function):
             grad_x = F.conv1d(F.pad(grad, (span, span)), weight.flip(-1).transpose(0, 1), dilation=d)
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             _, grad_w, grad_b = torch.ops.aten.convolution_backward(
-                grad, x, weight, [weight.shape[0]] if ctx.has_bias else None, [1], [0], [d], False, [0], 1,
-                [False, ctx.needs_input_grad[1], ctx.needs_input_grad[2]])
+                grad,
+                x,
+                weight,
+                [weight.shape[0]] if ctx.has_bias else None,
+                [1],
+                [0],
+                [d],
+                False,
+                [0],
+                1,
+                [False, ctx.needs_input_grad[1], ctx.needs_input_grad[2]],
+            )
         return grad_x, grad_w, grad_b, None
 
 

@@ -16,9 +16,17 @@ from rig.train.models.blockrate import BlockController, expand
 
 
 class LSTMModel(ParametricModel):
-    def __init__(self, n_controls: int, conditioning: str, hidden: int = 32, block_size: int = 128,
-                 interpolate: bool = False, tvcond_channels: int = 16, final_tanh: bool = True,
-                 skip: bool = False):
+    def __init__(
+        self,
+        n_controls: int,
+        conditioning: str,
+        hidden: int = 32,
+        block_size: int = 128,
+        interpolate: bool = False,
+        tvcond_channels: int = 16,
+        final_tanh: bool = True,
+        skip: bool = False,
+    ):
         super().__init__(n_controls)
         if conditioning not in ("concat", "tvcond"):
             raise ValueError(f"conditioning {conditioning!r} is not available for the LSTM backbone")

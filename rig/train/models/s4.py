@@ -72,8 +72,9 @@ class S4D(nn.Module):
         p = self._powers(dta, torch.arange(frame + 1, device=device))
         if not spectrum:
             return cc, p, None
-        kernel = 2 * (torch.einsum("hn,hnl->hl", cc[0], p[0][..., :frame])
-                      - torch.einsum("hn,hnl->hl", cc[1], p[1][..., :frame]))
+        kernel = 2 * (
+            torch.einsum("hn,hnl->hl", cc[0], p[0][..., :frame]) - torch.einsum("hn,hnl->hl", cc[1], p[1][..., :frame])
+        )
         return cc, p, torch.fft.rfft(kernel, 2 * frame)
 
     def _cached_tables(self, frame: int, device):
@@ -97,7 +98,9 @@ class S4D(nn.Module):
         L = SCAN_CHUNK
         dta, cc = self._modes()
         p_re, p_im = self._powers(dta, torch.arange(L + 1, device=u.device))  # (H, N, L+1)
-        kernel = 2 * (torch.einsum("hn,hnl->hl", cc[0], p_re[..., :L]) - torch.einsum("hn,hnl->hl", cc[1], p_im[..., :L]))
+        kernel = 2 * (
+            torch.einsum("hn,hnl->hl", cc[0], p_re[..., :L]) - torch.einsum("hn,hnl->hl", cc[1], p_im[..., :L])
+        )
         lag = torch.arange(L, device=u.device)
         lag = lag.unsqueeze(1) - lag  # (L, L): t - j
         toeplitz = kernel[:, lag.clamp(min=0)] * (lag >= 0).to(u.dtype)  # (H, L, L)
@@ -142,12 +145,15 @@ class S4D(nn.Module):
         y = y + self.d.unsqueeze(-1) * u
         if s is not None:
             w = _cmul(s, cc)
-            y = y + 2 * (torch.einsum("bhn,hnf->bhf", w[0], p[0][..., 1:])
-                         - torch.einsum("bhn,hnf->bhf", w[1], p[1][..., 1:]))
+            y = y + 2 * (
+                torch.einsum("bhn,hnf->bhf", w[0], p[0][..., 1:]) - torch.einsum("bhn,hnf->bhf", w[1], p[1][..., 1:])
+            )
         if not keep_state:
             return y, None
-        s_new = (torch.einsum("bhf,hnf->bhn", u, p[0][..., :frame].flip(-1)),
-                 torch.einsum("bhf,hnf->bhn", u, p[1][..., :frame].flip(-1)))
+        s_new = (
+            torch.einsum("bhf,hnf->bhn", u, p[0][..., :frame].flip(-1)),
+            torch.einsum("bhf,hnf->bhn", u, p[1][..., :frame].flip(-1)),
+        )
         if s is not None:
             d = _cmul(s, (p[0][..., frame], p[1][..., frame]))
             s_new = (s_new[0] + d[0], s_new[1] + d[1])
@@ -169,8 +175,17 @@ class S4Block(nn.Module):
 
 
 class S4(ParametricModel):
-    def __init__(self, n_controls: int, conditioning: str, blocks: int = 4, state_dim: int = 4,
-                 channels: int = 16, block_size: int = 128, interpolate: bool = False, tv_hidden: int = 32):
+    def __init__(
+        self,
+        n_controls: int,
+        conditioning: str,
+        blocks: int = 4,
+        state_dim: int = 4,
+        channels: int = 16,
+        block_size: int = 128,
+        interpolate: bool = False,
+        tv_hidden: int = 32,
+    ):
         super().__init__(n_controls)
         self.expand = nn.Linear(1, channels)
         self.blocks = nn.ModuleList(S4Block(channels, state_dim) for _ in range(blocks))

@@ -36,9 +36,19 @@ class TCNBlock(nn.Module):
 
 
 class TCN(ParametricModel):
-    def __init__(self, n_controls: int, conditioning: str, blocks: int = 5, kernel_size: int = 7,
-                 dilation_growth: int = 4, channels: int = 16, exact_crop: bool = False,
-                 block_size: int = 128, interpolate: bool = False, tv_hidden: int = 32):
+    def __init__(
+        self,
+        n_controls: int,
+        conditioning: str,
+        blocks: int = 5,
+        kernel_size: int = 7,
+        dilation_growth: int = 4,
+        channels: int = 16,
+        exact_crop: bool = False,
+        block_size: int = 128,
+        interpolate: bool = False,
+        tv_hidden: int = 32,
+    ):
         super().__init__(n_controls)
         self.blocks = nn.ModuleList(
             TCNBlock(1 if i == 0 else channels, channels, kernel_size, dilation_growth**i, exact_crop)
@@ -60,4 +70,3 @@ class TCN(ParametricModel):
             hists.append(hist)
             mods.append(st)
         return dilated_conv(h, self.out).tanh(), {"hist": hists, "mod": mods, "tv": tv}
-
