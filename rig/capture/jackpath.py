@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rig.audio.jackwire import wire_reamp_loop
 from rig.audio.realtime import audio_process
-from rig.capture.trainer import die_with_parent
+from rig.capture.trainer_process import die_with_parent
 from rig.errors import UserError
 from rig.plan import Plan
 

@@ -17,7 +17,7 @@ from rig.capture.parts import Robot, RobotError, open_audio, robot_port
 from rig.capture.preflight import Prepared, prepare
 from rig.capture.progress import Eta, ProgressView, fmt_seconds
 from rig.capture.takes import Outcome, Recorder, disk_error
-from rig.capture.trainer import Trainer
+from rig.capture.trainer_process import TrainerProcess
 from rig.errors import UserError
 from rig.session import Session
 
@@ -42,7 +42,7 @@ class CaptureRun:
         self.session: Session | None = prep.session
         self.events = None
         self.view: ProgressView | None = None
-        self.trainer: Trainer | None = None
+        self.trainer: TrainerProcess | None = None
         self.dashboard_url: str | None = None
         self.summary: dict | None = None
 
@@ -176,7 +176,7 @@ class CaptureRun:
     def _start_trainer(self) -> None:
         if not self.opts.train or not self.plan.train.auto:
             return
-        self.trainer = Trainer(self.session.folder, self.opts.train_device)
+        self.trainer = TrainerProcess(self.session.folder, self.opts.train_device)
         self.trainer.start()
         self._say(f"trainer started (log: {self.trainer.log_path})")
 
@@ -300,7 +300,7 @@ class CaptureRun:
     def _follow_trainer(self) -> None:
         if not self.trainer:
             return
-        from rig.capture.follow import follow_trainer
+        from rig.capture.trainer_watch import follow_trainer
 
         follow_trainer(self.trainer, self.session.folder, self.control, self.opts.quiet, self._say)
 

@@ -7,8 +7,8 @@ from the robot's shaft angles; `rig.sim.jack_dut` runs one as a JACK client.
 from __future__ import annotations
 
 from rig.sim.amp import Amp
-from rig.sim.follow import KnobFollower, shaft_knob_source
 from rig.sim.fuzz import Fuzz
+from rig.sim.knob_source import KnobFollower, shaft_knob_source
 
 KINDS = ("amp", "fuzz")
 

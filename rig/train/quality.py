@@ -144,7 +144,7 @@ def train_once(session: Path, model: Path, budget_minutes: float, threads: int, 
 
 def _child(args: dict) -> dict:
     from rig.train.config import load_model_config
-    from rig.train.trainer import Trainer, TrainOptions
+    from rig.train.trainer import TrainingRun, TrainOptions
 
     cfg = load_model_config(args["model"])
     with tempfile.TemporaryDirectory(prefix="rig-bench-quality-") as tmp:
@@ -159,7 +159,7 @@ def _child(args: dict) -> dict:
             report=False,
         )
         t0 = time.monotonic()
-        trainer = Trainer(folder, cfg, opts)
+        trainer = TrainingRun(folder, cfg, opts)
         result = trainer.run()
         wall = time.monotonic() - t0
     return _figures(trainer, result, wall, args)

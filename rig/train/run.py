@@ -17,7 +17,7 @@ from rig.session import TRAIN_DIR, Session
 from rig.train import checkpoint
 from rig.train.config import MODELS_DIR, ModelConfig, load_model_config, named_configs
 from rig.train.device import resolve_device
-from rig.train.trainer import Result, RunState, Trainer, TrainOptions, default_threads
+from rig.train.trainer import Result, RunState, TrainingRun, TrainOptions, default_threads
 
 
 def model_configs(session: Session, given: list[str] | None) -> list[ModelConfig]:
@@ -52,7 +52,7 @@ def train_session(folder: Path, models: list[str] | None, opts: TrainOptions) ->
     results: list[Result] = []
     with _stop_recorded(session):
         for cfg in configs:
-            result = Trainer(folder, cfg, replace(opts, budget_minutes=budget)).run()
+            result = TrainingRun(folder, cfg, replace(opts, budget_minutes=budget)).run()
             results.append(result)
             if result.status == "skipped":
                 break  # the capture ended with too few takes: the other models would skip too
@@ -87,7 +87,9 @@ def _stop_recorded(session: Session):
 def export_session(folder: Path, name: str) -> dict:
     """Re-export train/<name>/best.pt: test metrics recomputed for the card."""
     ckpt = checkpoint.load(Path(folder) / TRAIN_DIR / name / checkpoint.BEST)
-    trainer = Trainer(folder, ModelConfig.model_validate(ckpt["config"]), TrainOptions(progress=False, device="cpu"))
+    trainer = TrainingRun(
+        folder, ModelConfig.model_validate(ckpt["config"]), TrainOptions(progress=False, device="cpu")
+    )
     trainer.model.load_state_dict(ckpt["model"])
     trainer.state = RunState(**ckpt["run"])
     for record in trainer.follower.poll():

@@ -38,10 +38,10 @@ import torch
 from rig.errors import UserError
 from rig.session import EVENTS_FILE, TRAIN_DIR, EventLog, Session
 from rig.train import checkpoint
+from rig.train.capture_follower import CaptureFollower
 from rig.train.config import ModelConfig
 from rig.train.data import DEFAULT_CACHE_MB, Batch, SegmentSampler, Take, TakePool, check_split, val_batches
 from rig.train.device import profile
-from rig.train.follow import CaptureFollower
 from rig.train.losses import TrainLoss, metrics, mrstft_loss
 from rig.train.models import ParametricModel, build_model, detach_state
 from rig.train.progress import EpochProgress
@@ -106,7 +106,7 @@ class Result:
     files: dict = field(default_factory=dict)
 
 
-class Trainer:
+class TrainingRun:
     def __init__(self, folder: Path, cfg: ModelConfig, options: TrainOptions | None = None):
         opts = options or TrainOptions()
         self.profile = profile(opts.device)

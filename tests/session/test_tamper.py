@@ -17,7 +17,7 @@ import yaml
 
 from rig.cli.main import main
 from rig.session import Session, read_manifest
-from rig.train.follow import CaptureFollower
+from rig.train.capture_follower import CaptureFollower
 from tests.capture.helpers import rig_run
 from tests.session.conftest import assert_nothing_lost, capture, digests
 

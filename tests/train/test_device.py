@@ -8,7 +8,7 @@ import torch
 from rig.cli.main import main
 from rig.errors import UserError
 from rig.train.device import profile, resolve_device
-from rig.train.trainer import Trainer
+from rig.train.trainer import TrainingRun
 
 from .conftest import quick_options, tiny_config, write_config
 
@@ -72,6 +72,8 @@ def test_capture_refuses_a_missing_training_device_before_starting(tmp_path, cap
 
 
 def test_explicit_cpu_trains_and_defaults_the_batch_to_the_device(session):
-    trainer = Trainer(session.folder, tiny_config("tcn"), quick_options(device="cpu", batch_size=None, max_epochs=1))
+    trainer = TrainingRun(
+        session.folder, tiny_config("tcn"), quick_options(device="cpu", batch_size=None, max_epochs=1)
+    )
     assert trainer.opts.batch_size == 8 and trainer.device.type == "cpu"
     assert trainer.run().status == "finished"

@@ -12,7 +12,7 @@ import soundfile as sf
 from rig.session import read_manifest
 from rig.train.data import SegmentSampler, TakePool, val_batches
 from rig.train.schedule import cosine_factor
-from rig.train.trainer import Trainer
+from rig.train.trainer import TrainingRun
 
 from .conftest import quick_options, tiny_config
 
@@ -55,7 +55,7 @@ def test_the_cache_holds_whole_takes_only_up_to_its_budget(session):
 def test_a_session_larger_than_the_cache_trains(session):
     seen = {"train": set(), "val": set()}
     opts = quick_options(max_epochs=3, cache_mb=0.5, on_batch=lambda split, ids: seen[split].update(ids))
-    trainer = Trainer(session.folder, tiny_config("tcn"), opts)
+    trainer = TrainingRun(session.folder, tiny_config("tcn"), opts)
     result = trainer.run()
     assert result.status == "finished" and math.isfinite(result.test["esr"])
     cache = trainer.pool.cache
@@ -76,7 +76,7 @@ def test_cosine_schedule_warms_up_then_decays_to_the_floor():
 
 def test_cosine_schedule_follows_the_budget_and_recoveries(session):
     cfg = tiny_config("tcn", schedule="cosine", warmup_steps=2, final_lr_fraction=0.1)
-    trainer = Trainer(session.folder, cfg, quick_options(budget_minutes=1.0))
+    trainer = TrainingRun(session.folder, cfg, quick_options(budget_minutes=1.0))
     lr = lambda: trainer.optimizer.param_groups[0]["lr"]  # noqa: E731
     trainer._schedule_lr(0.0)
     assert math.isclose(lr(), 0.005)  # first warm-up step: half the peak

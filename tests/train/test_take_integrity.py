@@ -4,7 +4,7 @@ it was recorded) is refused with an alert event and never reaches a batch."""
 from __future__ import annotations
 
 from rig.session import read_manifest
-from rig.train.trainer import Trainer
+from rig.train.trainer import TrainingRun
 
 from .conftest import events, quick_options, tiny_config
 
@@ -17,7 +17,7 @@ def test_a_damaged_take_is_refused_and_never_trained_on(session):
     path.write_bytes(bytes(data))
     seen: set[str] = set()
     opts = quick_options(export=False, report=False, on_batch=lambda split, ids: seen.update(ids))
-    result = Trainer(session.folder, tiny_config("tcn"), opts).run()
+    result = TrainingRun(session.folder, tiny_config("tcn"), opts).run()
     assert result.status == "finished"
     assert victim["take_id"] not in seen and seen
     refused = [e for e in events(session.folder, "alert") if e["kind"] == "train_take_refused"]

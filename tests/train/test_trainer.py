@@ -11,7 +11,7 @@ import torch
 from rig.errors import UserError
 from rig.session import read_manifest
 from rig.train import checkpoint
-from rig.train.trainer import Trainer
+from rig.train.trainer import TrainingRun
 
 from .conftest import events, quick_options, tiny_config
 
@@ -21,7 +21,7 @@ def test_tiny_end_to_end_never_trains_on_test_settings(session):
     val_takes = {r["take_id"] for r in read_manifest(session.folder) if r["split"] == "val"}
     seen = {"train": set(), "val": set()}
     opts = quick_options(max_epochs=4, on_batch=lambda split, ids: seen[split].update(ids))
-    result = Trainer(session.folder, tiny_config("tcn"), opts).run()
+    result = TrainingRun(session.folder, tiny_config("tcn"), opts).run()
 
     assert result.status == "finished"
     assert seen["train"] and not seen["train"] & (test_takes | val_takes)
@@ -53,17 +53,17 @@ def test_tiny_end_to_end_never_trains_on_test_settings(session):
 
 
 def test_resume_continues_from_the_last_checkpoint(session):
-    Trainer(session.folder, tiny_config("tcn"), quick_options(max_epochs=2, export=False, report=False)).run()
-    trainer = Trainer(session.folder, tiny_config("tcn"), quick_options(max_epochs=3, export=False, report=False))
+    TrainingRun(session.folder, tiny_config("tcn"), quick_options(max_epochs=2, export=False, report=False)).run()
+    trainer = TrainingRun(session.folder, tiny_config("tcn"), quick_options(max_epochs=3, export=False, report=False))
     trainer.run()
     assert [e["epoch"] for e in events(session.folder, "train_epoch")] == [1, 2, 3]
     assert len(trainer.state.history) == 3
     with pytest.raises(UserError, match="different tiny-tcn config"):
-        Trainer(session.folder, tiny_config("tcn", lr=0.02), quick_options()).run()
+        TrainingRun(session.folder, tiny_config("tcn", lr=0.02), quick_options()).run()
 
 
 def test_lstm_trains_with_truncated_backprop(session):
-    trainer = Trainer(
+    trainer = TrainingRun(
         session.folder, tiny_config("lstm", tbptt_samples=1200), quick_options(max_epochs=1, export=False, report=False)
     )
     steps = []
@@ -74,7 +74,7 @@ def test_lstm_trains_with_truncated_backprop(session):
 
 
 def test_nan_loss_restores_the_last_good_checkpoint(session):
-    trainer = Trainer(session.folder, tiny_config("tcn"), quick_options(max_epochs=3, export=False, report=False))
+    trainer = TrainingRun(session.folder, tiny_config("tcn"), quick_options(max_epochs=3, export=False, report=False))
     forward, calls = trainer.model.forward, []
 
     def poisoned(x, c):  # the 5th training forward (epoch 3) yields NaN once
@@ -94,7 +94,7 @@ def test_nan_loss_restores_the_last_good_checkpoint(session):
 
 def test_huge_learning_rate_is_lowered_until_training_is_stable(session):
     opts = quick_options(max_epochs=3, export=False, report=False, divergence_lr_factor=1e-3, divergence_factor=3.0)
-    trainer = Trainer(session.folder, tiny_config("tcn"), opts)
+    trainer = TrainingRun(session.folder, tiny_config("tcn"), opts)
     for group in trainer.optimizer.param_groups:  # far above what a config may ask for
         group["lr"] = 1e4
     result = trainer.run()
@@ -109,7 +109,7 @@ def test_huge_learning_rate_is_lowered_until_training_is_stable(session):
 def test_epoch_has_at_least_epoch_steps_batches_and_stops_at_the_budget(session):
     """CPU epochs are a number of steps, not of segments; an epoch that would outlast the
     budget ends early instead of overshooting it by up to a whole epoch."""
-    trainer = Trainer(
+    trainer = TrainingRun(
         session.folder, tiny_config("tcn"), quick_options(epoch_steps=5, max_epochs=1, export=False, report=False)
     )
     assert trainer.steps_per_epoch == 5  # epoch_segments 8 / batch 4 would be only 2
@@ -118,7 +118,7 @@ def test_epoch_has_at_least_epoch_steps_batches_and_stops_at_the_budget(session)
     trainer.optimizer.step = lambda *a, **k: (steps.append(1), step(*a, **k))[1]
     trainer.run()
     assert len(steps) == 5
-    short = Trainer(
+    short = TrainingRun(
         session.folder,
         tiny_config("tcn"),
         quick_options(

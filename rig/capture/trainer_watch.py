@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from rig.capture.control import CaptureControl
-from rig.capture.trainer import Trainer
+from rig.capture.trainer_process import TrainerProcess
 from rig.session import read_events
 
 
@@ -36,7 +36,7 @@ def _num(v) -> str:
 
 
 def follow_trainer(
-    trainer: Trainer, folder: Path, control: CaptureControl, quiet: bool, say: Callable[[str], None]
+    trainer: TrainerProcess, folder: Path, control: CaptureControl, quiet: bool, say: Callable[[str], None]
 ) -> None:
     events_offset = 0  # replay: training may be well under way already
     console = Console(stderr=True)

@@ -37,7 +37,7 @@ def trainer_child_setup() -> None:
     die_with_parent()
 
 
-class Trainer:
+class TrainerProcess:
     def __init__(self, session_folder: Path, device: str = "auto"):
         self.folder = Path(session_folder)
         self.device = device

@@ -7,9 +7,9 @@ import threading
 import time
 
 from rig.session import EventLog, Session
-from rig.train.follow import CaptureFollower
+from rig.train.capture_follower import CaptureFollower
 from rig.train.testing import commit_take, make_session, synthetic_plan
-from rig.train.trainer import Trainer
+from rig.train.trainer import TrainingRun
 
 from .conftest import events, quick_options, tiny_config
 
@@ -41,7 +41,7 @@ def test_follow_trains_during_capture_and_uses_every_take(tmp_path):
         report=False,
         on_batch=lambda split, ids: seen.update(ids),
     )
-    result = Trainer(session.folder, tiny_config("tcn"), opts).run()
+    result = TrainingRun(session.folder, tiny_config("tcn"), opts).run()
     writer.join()
 
     assert result.status == "finished"
@@ -61,7 +61,7 @@ def test_capture_aborted_with_too_few_takes_exits_cleanly(tmp_path):
     session = make_session(tmp_path / "s", plan, commit=False)
     first = [s for s in session.settings() if s.split == "train"][:1]
     _capture(session, first, 0.0, end="aborted")
-    result = Trainer(session.folder, tiny_config("tcn"), quick_options(follow=True, poll_s=0.01)).run()
+    result = TrainingRun(session.folder, tiny_config("tcn"), quick_options(follow=True, poll_s=0.01)).run()
     assert result.status == "skipped" and "fewer than the 4 needed" in result.message
     assert [e["kind"] for e in events(session.folder, "alert")] == ["train_skipped"]
     assert not (session.folder / "train" / "tiny-tcn" / "best.pt").exists()
