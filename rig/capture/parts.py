@@ -42,7 +42,12 @@ def robot_port(plan: Plan, sim: bool, faults: dict | None = None) -> str:
 
 
 class RobotError(UserError):
-    """The robot failed (the message says how): the run stops without parking."""
+    """The robot failed (the message says how): the run stops without parking.
+    `traffic`: the driver's last lines on the wire, kept for the event log (a bug report)."""
+
+    def __init__(self, message: str, traffic: list[str] | None = None):
+        super().__init__(message)
+        self.traffic = traffic or []
 
 
 @contextmanager
@@ -53,9 +58,9 @@ def robot_errors(port: str):
     try:
         yield
     except UserError as exc:
-        raise RobotError(str(exc)) from None
+        raise RobotError(str(exc), getattr(exc, "traffic", None)) from None
     except (FirmwareError, ResetDetected, SerialException, OSError) as exc:
-        raise RobotError(f"robot on {port}: {exc}; check it") from None
+        raise RobotError(f"robot on {port}: {exc}; check it", getattr(exc, "traffic", None)) from None
 
 
 class Robot:

@@ -90,7 +90,8 @@ class CaptureRun:
         except (UserError, OSError) as exc:
             if isinstance(exc, OSError):  # the event log on a full or failing disk, say
                 exc = disk_error(exc, self.session.folder)
-            self._alert("error", "stopped", str(exc), show=False)  # the CLI prints it, once
+            traffic = {"traffic": exc.traffic} if isinstance(exc, RobotError) and exc.traffic else {}
+            self._alert("error", "stopped", str(exc), show=False, **traffic)  # the CLI prints it, once
             self._end("aborted", reason=str(exc), resumable=True)
             if not isinstance(exc, RobotError):  # a failing robot is best left alone
                 self._park(robot)
@@ -333,9 +334,9 @@ class CaptureRun:
             self.events.emit(kind)
         self._say(f"capture {kind}")
 
-    def _alert(self, level: str, kind: str, message: str, show: bool = True) -> None:
+    def _alert(self, level: str, kind: str, message: str, show: bool = True, **extra) -> None:
         with contextlib.suppress(OSError):
-            self.events.emit("alert", level=level, kind=kind, message=message)
+            self.events.emit("alert", level=level, kind=kind, message=message, **extra)
         if show and (level != "info" or not self.opts.quiet):
             self._say(f"{level}: {message}")
 

@@ -43,9 +43,10 @@ from rig.train.config import ModelConfig
 from rig.train.data import DEFAULT_CACHE_MB, Batch, SegmentSampler, Take, TakePool, check_split, val_batches
 from rig.train.device import profile
 from rig.train.losses import TrainLoss, metrics, mrstft_loss
-from rig.train.models import ParametricModel, build_model, detach_state
+from rig.train.models import ParametricModel, build_model
 from rig.train.progress import EpochProgress
 from rig.train.schedule import cosine_factor
+from rig.train.step import train_step
 
 
 @dataclass
@@ -266,40 +267,11 @@ class TrainingRun:
         return max(1, self.opts.epoch_steps, math.ceil(self.opts.epoch_segments / self.opts.batch_size))
 
     def _step(self, batch: Batch) -> float:
-        tbptt = self.cfg.training.tbptt_samples
-        if tbptt:
-            return self._step_tbptt(batch, tbptt)
-        with self.profile.autocast():
-            pred = self.model(batch.x, batch.c)[..., self.context :]
-        return self._update(self.criterion(pred.float(), batch.y))
-
-    def _step_tbptt(self, batch: Batch, chunk: int) -> float:
-        """Truncated backprop: update every `chunk` samples, carrying the (detached) state."""
-        state = self.model.init_state(batch.x.shape[0])
-        bounds = list(range(0, self.segment, chunk))
-        if len(bounds) > 1 and self.segment - bounds[-1] < chunk:
-            bounds.pop()  # fold a short tail into the last chunk (MR-STFT needs length)
-        total = 0.0
-        for a, b in zip(bounds, bounds[1:] + [self.segment]):
-            lo = 0 if a == 0 else self.context + a  # the first chunk also runs over the context
-            with self.profile.autocast():
-                pred, state = self.model.forward_stream(batch.x[..., lo : self.context + b], batch.c, state)
-            loss = self._update(self.criterion(pred[..., pred.shape[-1] - (b - a) :].float(), batch.y[..., a:b]))
-            if not math.isfinite(loss):
-                return loss
-            total += loss * (b - a)
-            state = detach_state(state)
-        return total / self.segment
-
-    def _update(self, loss: torch.Tensor) -> float:
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            return value  # never step on a NaN: the weights stay as they were
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.training.grad_clip_norm)
-        self.optimizer.step()
-        return value
+        t = self.cfg.training
+        return train_step(
+            self.model, self.optimizer, self.criterion, batch.x, batch.c, batch.y,
+            t.tbptt_samples, t.grad_clip_norm, self.profile.autocast,
+        )  # fmt: skip
 
     def _on_device(self, batch: Batch) -> Batch:
         if self.device.type == "cpu":

@@ -14,7 +14,8 @@ import torch
 
 from rig.train.config import ModelConfig
 from rig.train.losses import TrainLoss
-from rig.train.models import build_model, detach_state
+from rig.train.models import build_model
+from rig.train.step import train_step
 
 FS = 48000
 
@@ -37,28 +38,11 @@ def samples_per_second(
     context = min(model.receptive_field - 1, max_context)
     x, c = torch.randn(batch, 1, context + segment) * 0.3, torch.rand(batch, n_controls)
     y = x[..., context:].tanh()
-    chunk = cfg.training.tbptt_samples or segment
     for i in range(steps + 1):
         if i == 1:
             start = time.perf_counter()
-        _train_step(model, opt, loss_fn, x, y, c, chunk, cfg.training.grad_clip_norm)
+        train_step(model, opt, loss_fn, x, c, y, cfg.training.tbptt_samples, cfg.training.grad_clip_norm)
     return batch * segment * steps / (time.perf_counter() - start)
-
-
-def _train_step(model, opt, loss_fn, x, y, c, chunk: int, clip: float) -> None:
-    state, context, segment = model.init_state(x.shape[0]), x.shape[-1] - y.shape[-1], y.shape[-1]
-    for a in range(0, segment, chunk):
-        b = min(a + chunk, segment)
-        pred, state = model.forward_stream(x[..., 0 if a == 0 else context + a : context + b], c, state)
-        _update(model, opt, loss_fn(pred[..., pred.shape[-1] - (b - a) :], y[..., a:b]), clip)
-        state = detach_state(state)
-
-
-def _update(model, opt, loss, clip: float) -> None:
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-    opt.step()
 
 
 def realtime_factor(
