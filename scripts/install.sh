@@ -26,7 +26,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 # torch first and pinned: 2.13.0 is a CPU build; an unpinned install downloads CUDA wheels.
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q torch==2.13.0
-extras=""; [ "${1:-}" = "--test" ] && extras="[test]"
+extras=""; [ "${1:-}" = "--test" ] && extras="[test,cluster]"  # the sweep tests need Ray
 stamp=".venv/.rig-installed$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q -e ".$extras"

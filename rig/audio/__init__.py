@@ -4,7 +4,7 @@ See docs/CONTRACTS.md for how capture uses it."""
 from rig.audio.align import AlignedTake, AlignmentError, align_take
 from rig.audio.interface import PRESETS, AudioInterface, Recording, open_interface
 from rig.audio.program import DryProgram, build_program
-from rig.audio.qc import DRIFT_ESR, QCResult, QCThresholds, check_take, esr, replicate_esr, warm_up
+from rig.audio.qc import DRIFT_ESR, QCResult, check_take, esr, replicate_esr, warm_up
 from rig.audio.virtual import VirtualInterface
 from rig.audio.wav import write_take_wavs
 
@@ -16,7 +16,6 @@ __all__ = [
     "AudioInterface",
     "DryProgram",
     "QCResult",
-    "QCThresholds",
     "Recording",
     "VirtualInterface",
     "align_take",

@@ -20,7 +20,7 @@ MIN_SCORE = 0.5  # normalised correlation each impulse must reach; noise stays b
 
 
 def sync_impulse(sample_rate: int, amplitude: float = 1.0) -> np.ndarray:
-    n = int(round(CHIRP_MS * 1e-3 * sample_rate))
+    n = round(CHIRP_MS * 1e-3 * sample_rate)
     t = np.arange(n) / sample_rate
     dur = n / sample_rate
     f_high = min(F_HIGH, 0.4 * sample_rate)

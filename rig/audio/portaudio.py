@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rig.audio.interface import PRESETS, TAIL_S, Recording, channel_map, empty_status
+from rig.audio.meter import BlockMeter
 from rig.errors import UserError
 from rig.plan.models import Audio
 
@@ -99,6 +100,7 @@ class PortAudioInterface:
         self.channels = channel_map(audio)
         self.on_start = on_start
         self.tail_s = tail_s
+        self.meter: BlockMeter | None = None  # fed each recorded block from the callback (meter.py)
         self.n_in = max(self.channels.loopback, self.channels.return_)
         self.n_out = max(self.channels.loopback, self.channels.send)
         self.device = find_device(audio.interface, self.n_in, self.n_out)
@@ -118,7 +120,9 @@ class PortAudioInterface:
             ) from None
 
     def play_record(self, signal: np.ndarray) -> Recording:
-        run = _Run(self._outputs(signal), self.n_in)
+        run = _Run(
+            self._outputs(signal), self.n_in, self.meter, (self.channels.loopback - 1, self.channels.return_ - 1)
+        )
         t0 = time.perf_counter()
         sd = _sounddevice()
         try:
@@ -170,8 +174,11 @@ class PortAudioInterface:
 class _Run:
     """State shared with the audio callback: plays `out`, records as many frames."""
 
-    def __init__(self, out: np.ndarray, n_in: int):
+    def __init__(
+        self, out: np.ndarray, n_in: int, meter: BlockMeter | None = None, meter_channels: tuple[int, int] = (0, 1)
+    ):
         self.out = out
+        self.meter, self.meter_channels = meter, meter_channels
         self.rec = np.zeros((len(out), n_in), np.float32)
         self.pos = 0
         self.go = threading.Event()
@@ -187,6 +194,9 @@ class _Run:
         outdata[:m] = self.out[self.pos : self.pos + m]
         outdata[m:] = 0
         self.rec[self.pos : self.pos + m] = indata[:m]
+        if self.meter is not None:
+            loop, ret = self.meter_channels
+            self.meter.feed(indata[:m, loop], indata[:m, ret])
         self.pos += m
         if self.pos >= len(self.out):
             self.done.set()

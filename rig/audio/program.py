@@ -46,7 +46,7 @@ def build_program(plan: Plan, split: str = "train", seed: int = 0) -> DryProgram
     content_rng = np.random.default_rng([seed, split_code, 1])
     gain_rng = np.random.default_rng([seed, split_code, 2])
 
-    n_content = int(round(take.seconds * sr))
+    n_content = round(take.seconds * sr)
     base = getattr(plan, "_source", None)
     content = Content(sources, sr, Path(base).parent if base else None).render(n_content, content_rng)
     peak = np.max(np.abs(content))
@@ -57,10 +57,10 @@ def build_program(plan: Plan, split: str = "train", seed: int = 0) -> DryProgram
     content *= _edge_fade(n_content, sr)
 
     impulse = sync_impulse(sr, take.impulses.amplitude)
-    spacing = int(round(take.impulses.spacing_ms * 1e-3 * sr))
+    spacing = round(take.impulses.spacing_ms * 1e-3 * sr)
     train_len = (take.impulses.count - 1) * spacing + len(impulse)
     guard = int(GUARD_S * sr)
-    pre, post = int(round(take.pre_roll_s * sr)), int(round(take.post_roll_s * sr))
+    pre, post = round(take.pre_roll_s * sr), round(take.post_roll_s * sr)
 
     starts = [pre + i * spacing for i in range(take.impulses.count)]
     c0 = pre + train_len + guard
@@ -92,8 +92,8 @@ def draw_gain_db(rng: np.random.Generator, g: GainBlocks) -> float:
 def gain_envelope(n: int, sr: int, g: GainBlocks, rng: np.random.Generator) -> tuple[np.ndarray, list[dict]]:
     """Piecewise-constant gain, one value per `every_s` block, with a raised-cosine ramp
     at the start of each block so the change does not click."""
-    step = max(1, int(round(g.every_s * sr)))
-    ramp = int(round(g.ramp_ms * 1e-3 * sr))
+    step = max(1, round(g.every_s * sr))
+    ramp = round(g.ramp_ms * 1e-3 * sr)
     env = np.empty(n)
     blocks, prev = [], None
     for start in range(0, n, step):

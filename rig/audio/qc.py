@@ -11,20 +11,12 @@ import numpy as np
 from rig.audio.align import AlignedTake
 from rig.audio.interface import Recording
 from rig.audio.program import DryProgram
+from rig.plan.models import QC, Take
 
-DRIFT_ESR = 0.01  # NAM's replicate threshold (RESEARCH.md §4)
+# The plan's default (plan.take.qc.drift_esr): the replicate threshold of S. Atkinson's Neural
+# Amp Modeler (2023, github.com/sdatkinson/neural-amp-modeler), whose trainer warns above it.
+DRIFT_ESR: float = QC().drift_esr
 FLOOR_DB = -200.0  # digital silence is reported as this, not -inf (JSON has no inf)
-
-
-@dataclass
-class QCThresholds:
-    clip_level: float = 0.999
-    max_clipped: int = 0  # samples at or over clip_level, per channel
-    min_snr_db: float = 30.0
-    max_noise_dbfs: float = -50.0
-    silent_dbfs: float = -60.0  # return RMS over the content below this: device off or unplugged
-    max_dc: float = 0.02
-    max_xruns: int = 0
 
 
 @dataclass
@@ -42,17 +34,16 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
 
-def check_take(
-    program: DryProgram, rec: Recording, take: AlignedTake, take_cfg=None, limits: QCThresholds | None = None
-) -> QCResult:
-    """`take_cfg` (plan.take) is accepted for the contract; the thresholds live in `limits`."""
-    lim = limits or QCThresholds()
+def check_take(program: DryProgram, rec: Recording, take: AlignedTake, take_cfg: Take | None = None) -> QCResult:
+    """Measure a take and judge it against the plan's thresholds (`take_cfg.qc`; the defaults
+    of `QC` without a plan)."""
+    lim = take_cfg.qc if take_cfg is not None else QC()
     figures = measure(program, rec, take, lim)
     reasons = judge(figures, lim)
     return QCResult(ok=not reasons, reasons=reasons, figures=figures)
 
 
-def measure(program: DryProgram, rec: Recording, take: AlignedTake, lim: QCThresholds) -> dict:
+def measure(program: DryProgram, rec: Recording, take: AlignedTake, lim: QC) -> dict:
     channels = {"dry": take.dry, "loopback": take.loopback, "wet": take.wet}
     c0, c1 = take.content
     # Noise from the pre-roll, minus a margin in case the device rings before its delay settles.
@@ -77,7 +68,7 @@ def measure(program: DryProgram, rec: Recording, take: AlignedTake, lim: QCThres
     }
 
 
-def judge(f: dict, lim: QCThresholds) -> list[str]:
+def judge(f: dict, lim: QC) -> list[str]:
     reasons = []
     for ch, count in f["clipped"].items():
         if count > lim.max_clipped:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.audio.interface import TAIL_S, Recording, empty_status
+from rig.audio.meter import BlockMeter
 
 FAULTS = ("xrun", "drop", "clip", "silent", "invert_loopback")
 
@@ -43,6 +44,7 @@ class VirtualInterface:
         self.tail_s = tail_s
         self._rng = np.random.default_rng(seed)
         self._faults: list[Fault] = []
+        self.meter: BlockMeter | None = None  # fed each recorded block, as a callback would (meter.py)
 
     def inject(self, kind: str, at_block: int = 0) -> None:
         """Queue a fault for the next take only."""
@@ -68,6 +70,8 @@ class VirtualInterface:
             loop_block, loop_line = _through(loop_line, block)
             wet_block, wet_line = _through(wet_line, returned)
             loop_block, wet_block = self._apply(faults, k, loop_block, wet_block, status)
+            if self.meter is not None:
+                self.meter.feed(loop_block, wet_block)
             loop_in.append(loop_block)
             wet_in.append(wet_block)
         n = len(signal) + int(self.tail_s * self.sample_rate)

@@ -19,6 +19,7 @@ class CaptureOptions:
     dashboard: bool = True
     host: str = "127.0.0.1"
     port: int = 8765
+    allow_remote: bool = False  # dashboard on a non-loopback --host (prints what it exposes)
     quiet: bool = False  # no progress bar / report (bench, tests)
     # Test and bench hooks: fault switches handed to the simulators, and a callback after
     # each committed take (the disk-full test fills the disk from there).

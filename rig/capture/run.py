@@ -10,7 +10,8 @@ import time
 
 from rig.capture import report
 from rig.capture.control import Aborted, CaptureControl, SignalGuard, eprint
-from rig.capture.drift import DRIFT_ESR, DriftMonitor
+from rig.capture.drift import DriftMonitor
+from rig.capture.live_levels import live_levels
 from rig.capture.naming import take_id
 from rig.capture.options import CaptureOptions
 from rig.capture.parts import Robot, RobotError, open_audio, robot_port
@@ -56,6 +57,7 @@ class CaptureRun:
             )
             stack.callback(_close, iface)
             self._open_session(robot, iface)
+            stack.enter_context(live_levels(self.session.folder, iface))
             stack.enter_context(self._dashboard())
             self._announce_start()
             self._start_trainer()
@@ -151,6 +153,7 @@ class CaptureRun:
             done=len(p.order) - len(p.todo()),
             estimate_s=round(p.estimate_s, 1),
             rig=rig_info,
+            train=bool(self.opts.train and self.plan.train.auto),  # False: no trainer follows this run
         )
 
     @contextlib.contextmanager
@@ -161,11 +164,13 @@ class CaptureRun:
         from rig.dashboard import start_dashboard
 
         try:
-            handle, url = start_dashboard(self.session.folder, self.control, self.opts.host, self.opts.port)
+            handle, url = start_dashboard(
+                self.session.folder, self.control, self.opts.host, self.opts.port, self.opts.allow_remote
+            )
         except UserError as exc:
             if "busy" not in str(exc):
                 raise
-            handle, url = start_dashboard(self.session.folder, self.control, self.opts.host, 0)
+            handle, url = start_dashboard(self.session.folder, self.control, self.opts.host, 0, self.opts.allow_remote)
             self._say(f"port {self.opts.port} is busy; the dashboard uses {handle.url} instead")
         self.dashboard_url = handle.url  # without the token: the event log is readable by anyone
         self._say(f"dashboard: {url}")
@@ -285,10 +290,9 @@ class CaptureRun:
         )
         if value is not None:
             self.tally.drift_max = max(self.tally.drift_max or 0.0, value)
-            if value > DRIFT_ESR:
-                self._alert(
-                    "warning", "drift", f"reference take drifted: ESR {value:.4f} vs the first (limit {DRIFT_ESR})"
-                )
+            limit = self.plan.take.qc.drift_esr
+            if value > limit:
+                self._alert("warning", "drift", f"reference take drifted: ESR {value:.4f} vs the first (limit {limit})")
 
     def _park(self, robot: Robot) -> None:
         try:

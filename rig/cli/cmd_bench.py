@@ -61,8 +61,10 @@ def _quality(args):
 
 
 def _play(args):
-    from rig.play.bench import bench_play
+    from rig.play.bench import bench_play, bench_play_jack
 
+    if getattr(args, "jack", False):
+        return bench_play_jack(quick=args.quick)
     return bench_play(quick=args.quick)
 
 
@@ -113,7 +115,11 @@ def register(sub) -> None:
     q.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="quality: training device (default cpu)")
     q.add_argument("--verbose", action="store_true", help="quality: show the simulated capture's progress")
     p.add_argument("--out", help="also write the JSON to this file")
-    p.add_argument("--jack", action="store_true", help="capture: xruns per minute of the --sim --jack audio path")
+    p.add_argument(
+        "--jack",
+        action="store_true",
+        help="capture: xruns per minute of the --sim --jack audio path; play: xruns of `rig play` on a JACK server",
+    )
     p.set_defaults(func=run)
 
 

@@ -40,7 +40,13 @@ def register(sub) -> None:
     p.add_argument(
         "--host",
         default="127.0.0.1",
-        help="dashboard address: a loopback one (default 127.0.0.1); capture has no --allow-remote",
+        help="dashboard address (default 127.0.0.1); another address needs --allow-remote",
+    )
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host and any Host header (other machines can read the session; "
+        "the printed token controls the run)",
     )
     p.add_argument("--port", type=int, default=8765, help="dashboard port (default 8765; a busy port picks a free one)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -61,7 +67,7 @@ def run(args) -> int:
     if args.dashboard:  # before the session exists: a refused host must not leave a half-made one
         from rig.dashboard.launch import check_capture_host
 
-        check_capture_host(args.host)
+        check_capture_host(args.host, args.allow_remote)
     if args.train and args.device != "auto":  # refuse a missing device before anything moves
         from rig.train.device import resolve_device
 
@@ -80,6 +86,7 @@ def run(args) -> int:
         dashboard=args.dashboard,
         host=args.host,
         port=args.port,
+        allow_remote=args.allow_remote,
         quiet=args.quiet,
         train_device=args.device,
     )

@@ -17,14 +17,21 @@ def register(sub) -> None:
         action="store_true",
         help="allow a non-loopback --host and any Host header (other machines can read the session)",
     )
+    p.add_argument(
+        "--play",
+        action="store_true",
+        help="print a URL with a token so a `rig play --dashboard URL` can attach and the Play panel can move its knobs",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from rig.dashboard import start_dashboard
 
-    handle, url = start_dashboard(args.session, None, args.host, args.port, args.allow_remote)
+    handle, url = start_dashboard(args.session, None, args.host, args.port, args.allow_remote, play=args.play)
     print(f"dashboard (read-only): {url}  (Ctrl-C to stop)", flush=True)
+    if args.play:
+        print(f"attach a player with: rig play --model M --dashboard '{url}'", flush=True)
     try:
         while handle.alive:
             time.sleep(0.5)

@@ -43,6 +43,11 @@ def register(sub) -> None:
     p.add_argument("--bypass", action="store_true", help="start bypassed (type 'bypass' to toggle)")
     p.add_argument("--midi", nargs="?", const="", metavar="PORT", help="take knobs from MIDI CC (default: first port)")
     p.add_argument("--cc", metavar="MAP", help="MIDI CC to knob, e.g. 20=gain,21=bass (default: CC 20, 21, ...)")
+    p.add_argument(
+        "--dashboard",
+        metavar="URL",
+        help="attach to a running dashboard (the URL it printed, with ?token=): its Play panel moves the knobs",
+    )
     p.add_argument("--no-terminal", action="store_true", help="do not read knob lines from the terminal")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=run_play)
@@ -55,6 +60,10 @@ def run_play(args) -> int:
 
     if args.loop and not args.input:
         raise UserError("--loop needs --input FILE")
+    if args.dashboard:
+        from rig.play.dashboard_link import attach_url
+
+        attach_url(args.dashboard)  # a malformed or remote URL: one line before the model loads
     if args.glide_ms < 0 or args.period < 16:
         raise UserError("--glide-ms must be >= 0 and --period at least 16 frames")
     play(
@@ -75,6 +84,7 @@ def run_play(args) -> int:
             midi=args.midi,
             cc=args.cc,
             terminal=not args.no_terminal,
+            dashboard=args.dashboard,
             quiet=args.quiet,
         )
     )

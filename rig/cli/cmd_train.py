@@ -44,6 +44,12 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints and start over")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    s = p.add_argument_group("sweep (Ray Tune; pip install -e .[cluster])")
+    s.add_argument(
+        "--sweep", metavar="SWEEP.yaml", help="train every trial of a sweep file (default: the plan's train.sweep)"
+    )
+    s.add_argument("--concurrent", type=int, metavar="N", help="trials at once (default: cores / threads per trial)")
+    s.add_argument("--address", help="existing Ray cluster (default: RAY_ADDRESS, else a local Ray)")
     p.set_defaults(func=run_train)
 
     r = sub.add_parser("render", help="process a WAV file with a trained model at given knob values")
@@ -76,6 +82,9 @@ def run_train(args) -> int:
         progress=not args.quiet,
         device=args.device,
     )
+    sweep = sweep_for(args)
+    if sweep is not None:
+        return run_sweep_cli(args, sweep, opts)
     from rig.plan.locate import locate_model_config
 
     models = [str(locate_model_config(m)) for m in args.model] if args.model else None  # bare names too
@@ -86,6 +95,48 @@ def run_train(args) -> int:
             line + (f", {test}" if r.status == "finished" else ""),
             file=sys.stderr if r.status != "finished" else sys.stdout,
         )
+    return 0
+
+
+def sweep_for(args):
+    """The sweep to run: --sweep, else the plan's train.sweep, else (capture's automatic training of
+    several models, with Ray installed) the plan's models as a sweep at their own learning rates."""
+    if args.model:
+        return None
+    from rig.train.sweep_file import SweepFile, load_sweep
+
+    if args.sweep:
+        return load_sweep(args.sweep)
+    from rig.plan import resolve_path
+    from rig.session import Session
+
+    session = Session.open(args.session)
+    train = session.plan().train
+    if train.sweep:
+        plan_file = session.info.get("plan_file")
+        found = resolve_path(Path(plan_file), train.sweep) if plan_file else None
+        return load_sweep(found if found is not None and Path(found).is_file() else train.sweep)
+    if args.follow and len(train.models) > 1:
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is not None:
+            from rig.train.run import _locate
+
+            return SweepFile(models=[str(_locate(session, m).resolve()) for m in train.models])
+    return None
+
+
+def run_sweep_cli(args, sweep, opts) -> int:
+    from rig.train.sweep import SweepOptions, run_sweep
+
+    out = run_sweep(args.session, sweep, opts, SweepOptions(args.concurrent, args.threads, args.address))
+    for t in out["trials"]:
+        loss = "-" if t["best_val_loss"] is None else f"{t['best_val_loss']:.4g}"
+        print(f"{t['trial']}: {t['status']}, {t['epochs']} epochs, best val loss {loss}")
+    r = out["result"]
+    if r is not None:
+        test = f"test ESR {r.test['esr']:.4f}" if r.test else "no test takes"
+        print(f"best: {r.model}, {test}; report {out['report']}")
     return 0
 
 

@@ -3,6 +3,7 @@ and the run controls. Everything is read from the session folder (docs/CONTRACTS
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 from pathlib import Path
@@ -14,8 +15,17 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from rig import __version__
 from rig.dashboard.control import ACTIONS, RunControl
+from rig.dashboard.live import LiveLevels
+from rig.dashboard.play import PlayerHub
 from rig.dashboard.push import stream
-from rig.dashboard.security import LOOPBACK_HOSTS, require_control, same_origin, take_path, train_output
+from rig.dashboard.security import (
+    LOOPBACK_HOSTS,
+    require_control,
+    same_origin,
+    take_path,
+    token_ok,
+    train_output,
+)
 from rig.dashboard.state import SessionFollower
 from rig.errors import UserError
 from rig.session import EVENTS_FILE
@@ -40,6 +50,7 @@ def create_app(
     loopback server against DNS rebinding; None accepts any host (--allow-remote)."""
     folder = Path(session_folder)
     follower = SessionFollower(folder)
+    hub = PlayerHub()
     app = FastAPI(title="rig dashboard", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
@@ -50,13 +61,16 @@ def create_app(
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    _add_read_routes(app, folder, follower, control)
+    _add_read_routes(app, folder, follower, control, hub)
     _add_control_route(app, control, token)
+    _add_play_routes(app, hub, token)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
-def _add_read_routes(app: FastAPI, folder: Path, follower: SessionFollower, control: RunControl | None) -> None:
+def _add_read_routes(
+    app: FastAPI, folder: Path, follower: SessionFollower, control: RunControl | None, hub: PlayerHub
+) -> None:
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
@@ -73,7 +87,11 @@ def _add_read_routes(app: FastAPI, folder: Path, follower: SessionFollower, cont
         }
 
     def run_extra() -> dict:
-        return {"control": control is not None, "control_state": getattr(control, "state", None)}
+        return {
+            "control": control is not None,
+            "control_state": getattr(control, "state", None),
+            "player": hub.info(),  # an attached `rig play` (the Play panel), or None
+        }
 
     @app.get("/api/state")
     def state(request: Request) -> Response:
@@ -96,7 +114,7 @@ def _add_read_routes(app: FastAPI, folder: Path, follower: SessionFollower, cont
             return
         await ws.accept()
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await stream(ws, follower, run_extra, fold, rev)
+            await stream(ws, follower, run_extra, fold, rev, LiveLevels(folder))
 
 
 def _add_control_route(app: FastAPI, control: RunControl | None, token: str | None) -> None:
@@ -112,6 +130,56 @@ def _add_control_route(app: FastAPI, control: RunControl | None, token: str | No
         except UserError as exc:
             raise HTTPException(409, str(exc)) from None
         return {"ok": True, "action": action, "state": control.state}
+
+
+def _add_play_routes(app: FastAPI, hub: PlayerHub, token: str | None) -> None:
+    @app.websocket("/api/play/attach")
+    async def attach(ws: WebSocket, token_given: str = Query("", alias="token")) -> None:
+        """A `rig play` attaches here (with the dashboard's token) to take the Play panel's knobs."""
+        if not same_origin(ws.headers.get("origin"), ws.headers.get("host")) or not token_ok(token_given, token):
+            await ws.close(code=1008)
+            return
+        await ws.accept()
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            try:
+                player = hub.attach(await ws.receive_json())
+            except HTTPException as exc:
+                await ws.close(code=4409, reason=str(exc.detail)[:120])
+                return
+            try:
+                await relay(ws, hub, player)
+            finally:
+                hub.detach(player)
+
+    @app.post("/api/play/knobs")
+    async def play_knobs(request: Request) -> dict:
+        require_control(request, token)
+        changes = await request.json()
+        if not isinstance(changes, dict):
+            raise HTTPException(400, "send a JSON object {knob: value}")
+        return {"ok": True, "set": hub.set(changes)}
+
+
+async def relay(ws: WebSocket, hub: PlayerHub, player) -> None:
+    """Slider moves to the player; the player's own knob changes back into the hub."""
+
+    async def upstream() -> None:
+        while True:
+            msg = await ws.receive_json()
+            if isinstance(msg, dict) and isinstance(msg.get("values"), dict):
+                hub.reported(player, msg["values"])
+
+    reader = asyncio.create_task(upstream())
+    try:
+        while not reader.done():
+            getter = asyncio.create_task(player.queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                await ws.send_json(getter.result())
+            else:
+                getter.cancel()
+    finally:
+        reader.cancel()
 
 
 def _json(text: str, gzip_ok: bool) -> Response:

@@ -13,13 +13,14 @@ from rig.dashboard.server import ServerHandle, is_loopback, serve_in_thread
 from rig.errors import UserError
 
 
-def check_capture_host(host: str) -> None:
-    """`rig capture` serves the run's controls: loopback only (there is no --allow-remote)."""
-    if not is_loopback(host):
+def check_capture_host(host: str, allow_remote: bool = False) -> None:
+    """`rig capture` takes the same host options as `rig dashboard` (--host, --port,
+    --allow-remote); checked before the session exists, so a refusal leaves nothing behind."""
+    if not is_loopback(host) and not allow_remote:
         raise UserError(
-            f"rig capture serves its dashboard on loopback only and has no --allow-remote, so --host {host} "
-            "is refused; keep the default 127.0.0.1 and watch from elsewhere with "
-            "`rig dashboard SESSION --host 0.0.0.0 --allow-remote` (read-only) or `ssh -L 8765:127.0.0.1:8765`"
+            f"--host {host} would expose the capture's dashboard (and, with the printed token, its controls) "
+            "to other machines; add --allow-remote to mean it, or keep the default 127.0.0.1 and use "
+            "`ssh -L 8765:127.0.0.1:8765` from elsewhere"
         )
 
 
@@ -28,7 +29,11 @@ def remote_warning(host: str, port: int, controllable: bool) -> str:
         "the session's plan and settings, progress, event log, alerts, take audio, training curves, test "
         "results, reports and exported model files"
     )
-    control = "; the printed token lets anyone who sees it pause and abort the run" if controllable else ""
+    control = (
+        "; the printed token lets anyone who sees it pause and abort the run and move an attached player's knobs"
+        if controllable
+        else "; the printed token lets anyone who sees it move an attached player's knobs"
+    )
     return (
         f"warning: --allow-remote: anyone who can reach {host}:{port} can read {what}, over plain HTTP "
         f"(unencrypted, no login){control}. Use it only on a network you trust."
@@ -41,6 +46,7 @@ def start_dashboard(
     host: str = "127.0.0.1",
     port: int = 8765,
     allow_remote: bool = False,
+    play: bool = False,
 ) -> tuple[ServerHandle, str]:
     """Returns the running server and the URL to print (with the token when controllable)."""
     if not is_loopback(host) and not allow_remote:
@@ -48,7 +54,9 @@ def start_dashboard(
             f"--host {host} would expose the dashboard to other machines; add --allow-remote "
             "to mean it, or keep the default 127.0.0.1"
         )
-    token = new_token() if control is not None else None
+    # The token guards the run controls and the Play panel (`play`: a read-only dashboard a
+    # `rig play --dashboard URL` may attach to).
+    token = new_token() if control is not None or play else None
     own = f"[{host}]" if ":" in host else host  # e.g. 127.0.0.2 is loopback too
     app = create_app(session_folder, control, token, allowed_hosts=None if allow_remote else (*LOOPBACK_HOSTS, own))
     handle = serve_in_thread(app, host, port)

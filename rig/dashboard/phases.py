@@ -57,6 +57,7 @@ class PhaseTracker:
         budget = plan.get("budget_minutes")
         self.training_budget_s = budget * 60.0 if budget else None
         self.estimate_s = estimate_s
+        self.train_run = True  # False: the run said no trainer follows it (rig capture --no-train)
         self.view = {"name": "waiting", "aborted_in": None, "reason": None, **self._fresh_watches()}
 
     def _fresh_watches(self) -> dict:
@@ -85,9 +86,8 @@ class PhaseTracker:
     def _training_expected(self, state: dict) -> bool:
         models = state["training"]["models"].values()
         finished = sum(m["status"] == "finished" for m in models)
-        return bool(self.plan.get("train_auto", True) and self.plan.get("models")) and finished < len(
-            self.plan["models"]
-        )
+        expected = self.train_run and self.plan.get("train_auto", True) and self.plan.get("models")
+        return bool(expected) and finished < len(self.plan["models"])
 
     # ---- events ----------------------------------------------------------------------
     def apply(self, e: dict, state: dict) -> None:
@@ -122,6 +122,7 @@ class PhaseTracker:
         """A capture (re)starts: every stopwatch starts over."""
         if e.get("estimate_s") is not None:
             self.estimate_s = e["estimate_s"]
+        self.train_run = e.get("train", True) is not False
         self.view.update(name="waiting", aborted_in=None, reason=None, **self._fresh_watches())
         p = state["progress"]  # its base_done is already this run's start
         self._enter("capture", e.get("t"))
@@ -145,6 +146,8 @@ class PhaseTracker:
             self._enter("training", t)
         else:
             self._finish(t)
+            if not self.train_run and not state["training"]["models"]:
+                self.view["reason"] = "not trained (no trainer ran: rig capture --no-train)"
 
     def _finish(self, t: float | None) -> None:
         current = self.view["name"]

@@ -5,6 +5,8 @@ lists. The page merges without knowing what any event means (the fold is state.p
 Messages (JSON text):
   {"now": t, "set": {key: value, ...}, "append": {"takes": [rows], ...}}   changes
   {"now": t}                                                             heartbeat every 5 s
+  {"now": t, "live": {...}}   the recording path's levels (~10 Hz while a take records,
+                     rig/session/live.py); not part of /api/state
   {"reload": true}   the server refolded (log shrank or was replaced, or a new server):
                      fetch /api/state once and reconnect"""
 
@@ -17,9 +19,10 @@ from collections.abc import Callable
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from rig.dashboard.state import LIST_KEYS, Encoded, SessionFollower
+from rig.dashboard.live import LiveLevels
+from rig.dashboard.state import LIST_KEYS, Encoded, SessionFollower, to_json
 
-POLL_S = 0.25  # how often each stream looks for news
+POLL_S = 0.1  # how often each stream looks for news: the live levels come at ~10 Hz
 HEARTBEAT_S = 5.0  # lets the page notice a dead connection (e.g. after the laptop slept)
 
 
@@ -41,8 +44,16 @@ def diff_message(old: Encoded | None, new: Encoded, now: float) -> str | None:
     return f'{{"now":{now:.3f},"set":{{{",".join(changed)}}},"append":{{{",".join(appended)}}}}}'
 
 
-async def stream(ws: WebSocket, follower: SessionFollower, run_extra: Callable[[], dict], fold: str, rev: int) -> None:
+async def stream(
+    ws: WebSocket,
+    follower: SessionFollower,
+    run_extra: Callable[[], dict],
+    fold: str,
+    rev: int,
+    live: LiveLevels | None = None,
+) -> None:
     """Pushes changes to one page that holds revision `rev` of fold `fold`."""
+    live_seq = None
     closed = asyncio.Event()
     watcher = asyncio.create_task(_watch_close(ws, closed))
     try:
@@ -58,6 +69,10 @@ async def stream(ws: WebSocket, follower: SessionFollower, run_extra: Callable[[
             if message or time.monotonic() - last_sent_t > HEARTBEAT_S:
                 await ws.send_text(message or f'{{"now":{time.time():.3f}}}')
                 last_sent_t = time.monotonic()
+            levels = live.read() if live is not None else None
+            if levels is not None and (levels.get("seq"), levels.get("t")) != live_seq:
+                live_seq = (levels.get("seq"), levels.get("t"))
+                await ws.send_text(f'{{"now":{time.time():.3f},"live":{to_json(levels)}}}')
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(closed.wait(), POLL_S)
             enc = await asyncio.to_thread(follower.encoded, run_extra())

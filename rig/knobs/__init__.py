@@ -6,13 +6,13 @@ from rig.knobs.simulator import SimOptions, Simulator, parse_url, simavr_availab
 
 __all__ = [
     "KnobController",
-    "Status",
-    "available_ports",
-    "trapezoid_time",
     "ShaftReader",
-    "dial_values",
     "SimOptions",
     "Simulator",
+    "Status",
+    "available_ports",
+    "dial_values",
     "parse_url",
     "simavr_available",
+    "trapezoid_time",
 ]

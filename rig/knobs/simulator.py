@@ -175,7 +175,8 @@ class Simulator:
         return self
 
     def _drain(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
+        assert self.proc is not None
+        assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.log.append(line.rstrip())
             # simavr prints its own lines first; ours is the one starting with "PTY "

@@ -123,6 +123,21 @@ class Sources(Strict):
     test: list[str] = Field(default_factory=lambda: ["builtin:mix-test"])
 
 
+class QC(Strict):
+    """Take checks (rig.audio.qc): a take that fails one is retried, then left out of the data."""
+
+    clip_level: float = Field(0.999, gt=0, le=1.0, description="|sample| at or over this counts as clipped")
+    max_clipped: int = Field(0, ge=0, description="clipped samples allowed per channel")
+    min_snr_db: float = Field(30.0, description="return level over the content minus the pre-roll noise floor")
+    max_noise_dbfs: float = Field(-50.0, le=0, description="highest return noise floor in the pre-roll")
+    silent_dbfs: float = Field(-60.0, le=0, description="return RMS below this: device off or unplugged")
+    max_dc: float = Field(0.02, ge=0, le=1.0, description="largest mean of the loopback and return over the content")
+    max_xruns: int = Field(0, ge=0, description="buffer over/underruns allowed during a take")
+    drift_esr: float = Field(
+        0.01, gt=0, description="reference take ESR vs the first above this: the device drifted (warning)"
+    )
+
+
 class Take(Strict):
     seconds: float = Field(45.0, gt=0, le=3600)
     pre_roll_s: float = Field(0.5, ge=0.05, le=60)
@@ -132,6 +147,7 @@ class Take(Strict):
     sources: Sources = Field(default_factory=Sources)
     peak_dbfs: float = Field(-6.0, le=0, description="peak level of the dry content before gain blocks")
     max_retries: int = Field(3, ge=0, le=20)
+    qc: QC = Field(default_factory=QC)
 
 
 class ChannelMap(Strict):
@@ -180,6 +196,7 @@ class Train(Strict):
     models: list[str] = Field(default_factory=lambda: ["models/tcn-tvf-45-s-16.yaml"])
     budget_minutes: float = Field(10.0, gt=0)
     min_takes: int = Field(4, ge=1, description="training starts once this many train takes exist")
+    sweep: str | None = Field(None, description="sweep file (sweeps/*.yaml): train its trials with Ray Tune instead")
 
 
 class Plan(Strict):

@@ -1,9 +1,9 @@
 """Knob glide: a one-pole low-pass on the model's 0..1 controls, so a knob turned (or jumped by
 a terminal line or a MIDI CC) reaches the model as a smooth ~20 ms move instead of a step.
 
-An LSTM-Concat model takes its controls per sample, so the glide is exact (`ramp`). The other
-families take one control vector per frame: the glide advances per frame (`step`) and the player
-runs short frames (32 samples, or one 128-sample modulation block) to keep each step small.
+Every shipped family takes its controls per sample in the player (rig.train.models.conditioning),
+so the glide goes in exactly (`ramp`). `step` (one value per frame) serves a model without
+per-sample controls, which the player then runs in short frames to keep each step small.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ class PlayOptions:
     midi: str | None = None  # None: no MIDI; "": the first port
     cc: str | None = None
     terminal: bool = True
+    dashboard: str | None = None  # a dashboard URL with ?token=: its Play panel moves the knobs
     quiet: bool = False
     info: dict = field(default_factory=dict)  # filled: what ran (API, period, runtime, latency)
 
@@ -71,6 +72,10 @@ def play(opts: PlayOptions, stop: threading.Event | None = None) -> PlayerCore:
         if opts.midi is not None:
             midi_port, line = control.open_midi(opts.midi, control.parse_cc_map(opts.cc, loaded.knobs), core)
             say(opts, line)
+        if opts.dashboard:
+            from rig.play.dashboard_link import dashboard_thread
+
+            dashboard_thread(opts.dashboard, core, stop, lambda line: say(opts, line))
         if opts.terminal:
             say(opts, control.HELP)
             control.terminal_thread(core, stop, lambda: report_line(core, opts.info))

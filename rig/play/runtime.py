@@ -191,11 +191,21 @@ def _onnx(step, example, n_state: int):
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            step, example, buf, opset_version=17, input_names=names_in, output_names=names_out, dynamo=False
+            step,
+            example,
+            buf,  # type: ignore[arg-type]  # a file object is accepted (torch's stub says path only)
+            opset_version=17,
+            input_names=names_in,
+            output_names=names_out,
+            dynamo=False,
         )
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1  # one frame is small: threads cost more than they give
     opts.inter_op_num_threads = 1
+    # No pool threads spin waiting for work between periods (they would take the CPU that the
+    # other real-time threads, jackd's included, need on a 2-core machine).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     session = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
 
     used = {i.name for i in session.get_inputs()}  # the exporter drops state the step never reads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -68,7 +69,7 @@ def _instance(plan: Plan, settings: list[Setting], objective: Objective) -> _Ins
 
 
 def _sequence_cost(matrix: np.ndarray, nodes: list[int]) -> float:
-    path = np.asarray([0] + list(nodes))
+    path = np.asarray([0, *list(nodes)])
     return float(matrix[path[:-1], path[1:]].sum())
 
 
@@ -112,8 +113,8 @@ def plan_route(
 
 
 def _travel(plan: Plan, steps: np.ndarray, nodes: list[int]) -> int:
-    path = [0] + list(nodes)
-    return int(sum(pair_cost(plan.robot, steps[a], steps[b], "travel") for a, b in zip(path, path[1:])))
+    path = [0, *list(nodes)]
+    return int(sum(pair_cost(plan.robot, steps[a], steps[b], "travel") for a, b in itertools.pairwise(path)))
 
 
 def route_lower_bound_seconds(plan: Plan, settings: list[Setting], route: Route | None = None) -> float:

@@ -23,4 +23,4 @@ def make_device(kind: str = "amp", sample_rate: int = 48000, seed: int = 0, **op
     raise ValueError(f"unknown simulated device '{kind}' (choose from {', '.join(KINDS)})")
 
 
-__all__ = ["Amp", "Fuzz", "KINDS", "KnobFollower", "make_device", "shaft_knob_source"]
+__all__ = ["KINDS", "Amp", "Fuzz", "KnobFollower", "make_device", "shaft_knob_source"]

@@ -9,12 +9,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import soundfile as sf
+import torch
 
-from rig.train.losses import esr, quality_band  # noqa: E402
+from rig.train.losses import esr, quality_band
 
 EXAMPLE_S = 5.0
 

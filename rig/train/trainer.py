@@ -78,6 +78,8 @@ class TrainOptions:
     export: bool = True
     report: bool = True
     on_batch: Callable[[str, list[str]], None] | None = None  # (split, take ids): lets tests audit
+    on_epoch: Callable[[RunState], None] | None = None  # after each good epoch's checkpoint (sweeps report to Tune)
+    test: bool = True  # test on the held-out settings at the end (a sweep tests only its best trial)
 
 
 @dataclass
@@ -129,7 +131,7 @@ class TrainingRun:
         self.test_ids = {s.id for s in self.session.settings() if s.split == "test"}
         self.follower = CaptureFollower(self.session.folder, self.opts.follow, self.opts.idle_timeout_s)
         t = cfg.training
-        self.segment = int(round((self.opts.segment_s or t.segment_s) * self.pool.sample_rate))
+        self.segment = round((self.opts.segment_s or t.segment_s) * self.pool.sample_rate)
         self.sampler = SegmentSampler(self.segment, self.context, self.test_ids, self.opts.seed)
         self.criterion = TrainLoss(t.loss.l1, t.loss.mrstft).to(self.device)
         self.mr = mrstft_loss().to(self.device)
@@ -383,6 +385,8 @@ class TrainingRun:
             takes_used=self.pool.takes_used,
             **extra,
         )
+        if self.opts.on_epoch:
+            self.opts.on_epoch(s)
 
     # ---- checkpoints ---------------------------------------------------------------------
     def _snapshot(self) -> dict:
@@ -426,7 +430,7 @@ class TrainingRun:
             self.model.load_state_dict(checkpoint.load(best)["model"])
         self.model.to("cpu").eval()  # test, export and report work on the CPU whatever trained it
         self.mr = self.mr.to("cpu")
-        test = self.evaluate_test()
+        test = self.evaluate_test() if self.opts.test else None
         result = Result(
             self.cfg.name,
             "finished",
@@ -531,7 +535,7 @@ def take_metrics(pred: np.ndarray, target: np.ndarray, mr: torch.nn.Module) -> d
     bounds = list(range(0, len(pred), METRIC_CHUNK))
     if len(bounds) > 1 and len(pred) - bounds[-1] < METRIC_CHUNK // 2:
         bounds.pop()  # a short tail joins the chunk before it
-    ends = bounds[1:] + [len(pred)]
+    ends = [*bounds[1:], len(pred)]
     parts = [float(mr(p[None, None, a:b], t[None, None, a:b])) * (b - a) for a, b in zip(bounds, ends)]
     return {**out, "mrstft": sum(parts) / len(pred)}
 

@@ -93,7 +93,7 @@ def test_qc_catches_injected_xrun(rig):
     assert rejected, result
 
 
-@pytest.mark.parametrize("mode, reason", [("silent", "return is silent"), ("clip", "wet clipped")])
+@pytest.mark.parametrize(("mode", "reason"), [("silent", "return is silent"), ("clip", "wet clipped")])
 def test_qc_catches_silent_and_clipped_return(rig, mode, reason):
     plan, iface, dut, _ = rig
     _, _, aligned, qc = take(plan, iface, mode, dut)
@@ -115,4 +115,5 @@ def test_cli_devices_lists_jack(rig):
 
     out = run_rig("devices")  # the environment names our private server
     assert out.returncode == 0, out.stderr
-    assert "system" in out.stdout and "JACK" in out.stdout
+    assert "system" in out.stdout
+    assert "JACK" in out.stdout

@@ -27,4 +27,5 @@ def test_inverted_loopback_is_recorded_in_manifest_and_alerted(tmp_path):
     assert records[0]["loopback_polarity"] == records[0]["qc"]["loopback_polarity"] == -1
     assert len({r["latency_samples"] for r in records}) == 1, "inverted or not, the same latency"
     alerts = [e for e in read_events(folder)[0] if e["type"] == "alert" and e["kind"] == "loopback_polarity"]
-    assert len(alerts) == 1 and "inverted" in alerts[0]["message"]
+    assert len(alerts) == 1
+    assert "inverted" in alerts[0]["message"]

@@ -16,8 +16,10 @@ def test_layout_and_exact_content_length(plan):
     assert c1 - c0 == 3 * sr
     assert p.start_impulses[0] == int(0.2 * sr)
     assert p.start_impulses[1] - p.start_impulses[0] == int(0.1 * sr)  # spacing_ms default
-    assert p.end_impulses[0] > c1 and p.start_impulses[-1] < c0
-    assert p.signal.dtype == np.float32 and p.samples == len(p.signal)
+    assert p.end_impulses[0] > c1
+    assert p.start_impulses[-1] < c0
+    assert p.signal.dtype == np.float32
+    assert p.samples == len(p.signal)
     assert not np.any(p.signal[: p.start_impulses[0]])  # pre-roll is silence: noise floor measured there
     assert not np.any(p.signal[p.end_impulses[-1] + len(p.impulse) :])
     assert np.max(np.abs(p.signal[c0:c1])) <= 10 ** (-6 / 20) + 1e-6
@@ -25,7 +27,8 @@ def test_layout_and_exact_content_length(plan):
 
 def test_deterministic_per_plan_split_seed(plan):
     a, b = build_program(plan, "train", 4), build_program(plan, "train", 4)
-    assert np.array_equal(a.signal, b.signal) and a.gains == b.gains
+    assert np.array_equal(a.signal, b.signal)
+    assert a.gains == b.gains
     assert not np.array_equal(a.signal, build_program(plan, "train", 5).signal)
     assert not np.array_equal(a.signal, build_program(plan, "val", 4).signal)
 
@@ -33,7 +36,8 @@ def test_deterministic_per_plan_split_seed(plan):
 def test_test_content_is_other_material(plan):
     train = build_program(plan, "train", 1)
     test = build_program(plan, "test", 1)
-    assert test.sources == ["builtin:mix-test"] and train.sources == ["builtin:mix"]
+    assert test.sources == ["builtin:mix-test"]
+    assert train.sources == ["builtin:mix"]
     assert not np.array_equal(train.signal, test.signal)
 
 
@@ -49,7 +53,8 @@ def test_gain_blocks_every_5s_db_law_and_stored():
 def test_linear_gain_law_range():
     plan = make_plan(10.0, gain={"distribution": "linear", "every_s": 0.05, "ramp_ms": 1, "min_db": -20})
     gains = [10 ** (g["gain_db"] / 20) for g in build_program(plan, "train", 0).gains]
-    assert min(gains) >= 0.1 - 1e-9 and max(gains) <= 1.0
+    assert min(gains) >= 0.1 - 1e-9
+    assert max(gains) <= 1.0
     assert np.mean(gains) == pytest.approx(0.55, abs=0.06)  # uniform in linear, not in dB
 
 

@@ -14,7 +14,7 @@ from rig.audio import (
     write_take_wavs,
 )
 
-from .conftest import DelayTanh
+from .conftest import DelayTanh, make_plan
 
 
 def record(plan, fault=None, noise_dbfs=-90.0, device=None, seed=0):
@@ -32,15 +32,44 @@ def test_clean_take_passes_with_figures(plan):
     assert qc.ok, qc.reasons
     f = qc.figures
     assert f["noise_floor_dbfs"]["wet"] == pytest.approx(-90, abs=1.5)
-    assert f["snr_db"] > 40 and f["xruns"] == 0 and f["latency_samples"] == 256
+    assert f["snr_db"] > 40
+    assert f["xruns"] == 0
+    assert f["latency_samples"] == 256
     assert all(v == 0 for v in f["clipped"].values())
 
 
-@pytest.mark.parametrize("fault, reason", [("xrun", "xrun"), ("clip", "wet clipped"), ("silent", "return is silent")])
+@pytest.mark.parametrize(
+    ("fault", "reason"), [("xrun", "xrun"), ("clip", "wet clipped"), ("silent", "return is silent")]
+)
 def test_faults_fail_the_take(plan, fault, reason):
     *_, qc = record(plan, fault)
     assert not qc.ok
     assert any(reason in r for r in qc.reasons), qc.reasons
+
+
+@pytest.mark.parametrize(
+    ("qc", "reason"),
+    [
+        ({"min_snr_db": 75.0}, "SNR"),
+        ({"max_noise_dbfs": -80.0}, "noise floor"),
+        ({"max_dc": 0.0}, "DC offset"),
+        ({"clip_level": 0.1}, "clipped"),
+    ],
+)
+def test_plan_thresholds_tighter_than_default_reject_the_take(qc, reason):
+    # A -70 dBFS noise floor passes the defaults; the same take, judged by a plan with one
+    # tighter threshold, fails for that reason only.
+    *_, default_qc = record(make_plan(), noise_dbfs=-70.0)
+    assert default_qc.ok, default_qc.reasons
+    *_, tight_qc = record(make_plan(qc=qc), noise_dbfs=-70.0)
+    assert not tight_qc.ok
+    assert len(tight_qc.reasons) >= 1
+    assert all(reason in r for r in tight_qc.reasons), tight_qc.reasons
+
+
+def test_plan_drift_threshold_sets_the_warm_up_default():
+    assert make_plan(qc={"drift_esr": 0.002}).take.qc.drift_esr == 0.002
+    assert make_plan().take.qc.drift_esr == DRIFT_ESR
 
 
 def test_noisy_return_fails_on_noise_floor(plan):
@@ -77,7 +106,8 @@ def test_write_take_wavs_float32_same_length(plan, tmp_path):
     write_take_wavs(paths, take)
     for kind, path in paths.items():
         data, sr = sf.read(path, dtype="float32")
-        assert sr == 48000 and sf.info(path).subtype == "FLOAT"
+        assert sr == 48000
+        assert sf.info(path).subtype == "FLOAT"
         assert np.array_equal(data, getattr(take, kind))
 
 
@@ -98,5 +128,6 @@ def test_warm_up_repeats_until_consecutive_takes_agree(plan):
         return take
 
     settled, history = warm_up(record, max_repeats=8)
-    assert settled and history[-1] <= DRIFT_ESR < history[0]
+    assert settled
+    assert history[-1] <= DRIFT_ESR < history[0]
     assert 2 <= len(history) < 7

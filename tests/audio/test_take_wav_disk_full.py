@@ -39,15 +39,20 @@ def test_full_disk_raises_a_clean_oserror(tiny_disk, monkeypatch, capfd):
     with pytest.raises(OSError) as err:
         write_take_wavs({"wet": tiny_disk / "big.wav.tmp"}, take)  # 192 kB: does not
     exc = err.value
-    assert type(exc) is OSError and exc.errno == errno.ENOSPC
+    assert type(exc) is OSError
+    assert exc.errno == errno.ENOSPC
     assert exc.filename == str(tiny_disk / "big.wav.tmp")
-    assert exc.__cause__ is None and exc.__suppress_context__  # one clean error, no chain
+    assert exc.__cause__ is None
+    assert exc.__suppress_context__
     assert unraisable == []
     out, errtext = capfd.readouterr()
-    assert "Traceback" not in errtext + out and "Exception ignored" not in errtext + out
+    assert "Traceback" not in errtext + out
+    assert "Exception ignored" not in errtext + out
     assert not (tiny_disk / "big.wav.tmp").exists()  # the partial file gave its space back
     data, rate = sf.read(tiny_disk / "small.wav.tmp", dtype="float32")
-    assert rate == 48000 and len(data) == 4800 and sf.info(str(tiny_disk / "small.wav.tmp")).subtype == "FLOAT"
+    assert rate == 48000
+    assert len(data) == 4800
+    assert sf.info(str(tiny_disk / "small.wav.tmp")).subtype == "FLOAT"
 
 
 def test_write_roundtrip_unchanged(tmp_path):
@@ -58,4 +63,5 @@ def test_write_roundtrip_unchanged(tmp_path):
     take = types.SimpleNamespace(wet=np.linspace(-1, 1, 1000, dtype=np.float32), sample_rate=48000)
     write_take_wavs({"wet": tmp_path / "x.wav.tmp"}, take)
     data, rate = sf.read(tmp_path / "x.wav.tmp", dtype="float32")
-    assert rate == 48000 and np.array_equal(data, take.wet)
+    assert rate == 48000
+    assert np.array_equal(data, take.wet)

@@ -52,9 +52,11 @@ def test_disk_full_mid_run_is_a_clear_error_and_resumable(tmp_path, small_disk):
     with pytest.raises(UserError, match="disk full") as err:
         capture_run.run_capture(opts(plan_file=plan, session=folder, after_commit=after_commit))
     msg = str(err.value)
-    assert "\n" not in msg and f"--resume {folder}" in msg
+    assert "\n" not in msg
+    assert f"--resume {folder}" in msg
     stored = read_manifest(folder)
-    assert len(stored) == 3 and Session.open(folder).verify() == []
+    assert len(stored) == 3
+    assert Session.open(folder).verify() == []
     fillers[0].unlink()
     assert capture_run.run_capture(opts(resume=folder)) == 0
     ids = [r["setting_id"] for r in read_manifest(folder) if r["split"] != "reference"]

@@ -114,7 +114,8 @@ def test_robot_and_audio_faults_still_store_only_verified_takes(tmp_path):
     assert_complete(folder)
     events = read_events(folder)[0]
     reasons = [e["reason"] for e in events if e["type"] == "take_failed"]
-    assert any("xrun" in r for r in reasons) and any("silent" in r for r in reasons)
+    assert any("xrun" in r for r in reasons)
+    assert any("silent" in r for r in reasons)
     assert max(e.get("recoveries", 0) for e in events if e["type"] == "moved") >= 1, "the MCU reset happened"
     plan_obj = Session.open(folder).plan()
     from rig.capture.takes import knob_tolerance
@@ -147,7 +148,8 @@ def test_ctrl_c_leaves_a_resumable_session(tmp_path, presses):
     assert "Traceback" not in err
     assert f"rig capture --resume {folder}" in err
     ends = [e for e in read_events(folder)[0] if e["type"] == "aborted"]
-    assert ends and ("second" in ends[-1]["reason"]) == (presses == 2)
+    assert ends
+    assert ("second" in ends[-1]["reason"]) == (presses == 2)
     assert Session.open(folder).verify() == []
     final = rig_run(*capture_args(plan, folder))
     assert final.returncode == 0, final.stderr

@@ -62,7 +62,8 @@ def test_a_run_stores_every_setting_once(tiny_plan, tmp_path):
     ev = types(folder)
     for kind in ("run_started", "robot", "moved", "levels", "take_recorded", "progress", "finished"):
         assert kind in ev
-    assert ev[0] == "run_started" and ev[-1] == "finished"
+    assert ev[0] == "run_started"
+    assert ev[-1] == "finished"
 
 
 def test_failing_takes_are_rerecorded_then_skipped(tiny_plan, tmp_path):
@@ -78,14 +79,16 @@ def test_failing_takes_are_rerecorded_then_skipped(tiny_plan, tmp_path):
     assert order[1] not in records
     events = read_events(folder)[0]
     failed = [e for e in events if e["type"] == "take_failed"]
-    assert "xrun" in failed[0]["reason"] and all("silent" in e["reason"] for e in failed[1:])
+    assert "xrun" in failed[0]["reason"]
+    assert all("silent" in e["reason"] for e in failed[1:])
     assert any(e["type"] == "alert" and e["kind"] == "take_skipped" for e in events)
     # Resume captures only the skipped setting.
     assert (
         capture_run.run_capture(CaptureOptions(resume=folder, sim=True, train=False, dashboard=False, quiet=True)) == 0
     )
     ids = [r["setting_id"] for r in read_manifest(folder) if r["split"] != "reference"]
-    assert sorted(ids) == sorted(order) and len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(order)
+    assert len(ids) == len(set(ids))
 
 
 def test_pause_resume_abort_then_resume_without_duplicates(tiny_plan, tmp_path):

@@ -66,12 +66,16 @@ def test_control_pause_resume_abort_emit_and_wake():
     control = CaptureControl(on_change=seen.append)
     control.set_state("running")
     control.pause()
-    assert control.state == "paused" and not control._resume.is_set()
+    assert control.state == "paused"
+    assert not control._resume.is_set()
     control.resume()
-    assert control.state == "running" and seen == ["paused", "resumed"]
+    assert control.state == "running"
+    assert seen == ["paused", "resumed"]
     control.pause()
     control.abort()  # a paused run must wake up to stop
-    assert control._resume.is_set() and control.stopping and control.state == "stopping"
+    assert control._resume.is_set()
+    assert control.stopping
+    assert control.state == "stopping"
     assert "dashboard" in control.stop_reason
 
 
@@ -80,7 +84,9 @@ def test_first_signal_requests_stop_second_aborts():
     said = []
     with SignalGuard(control, said.append):
         os.kill(os.getpid(), signal.SIGTERM)
-        assert control.stopping and "SIGTERM" in control.stop_reason and said
+        assert control.stopping
+        assert "SIGTERM" in control.stop_reason
+        assert said
         with pytest.raises(Aborted):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

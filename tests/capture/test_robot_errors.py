@@ -38,7 +38,7 @@ def test_a_frozen_robot_stops_the_run_and_the_event_log_keeps_the_wire_traffic(t
     def capture() -> None:
         try:
             run_capture(opts)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread to assert on
+        except BaseException as exc:
             raised.append(exc)
 
     runner = threading.Thread(target=capture)
@@ -57,6 +57,7 @@ def test_a_frozen_robot_stops_the_run_and_the_event_log_keeps_the_wire_traffic(t
     stopped = [e for e in read_events(folder)[0] if e["type"] == "alert" and e.get("kind") == "stopped"]
     assert len(stopped) == 1
     traffic = stopped[0]["traffic"]
-    assert any(line.startswith("> ") for line in traffic) and any(line.startswith("< ") for line in traffic)
+    assert any(line.startswith("> ") for line in traffic)
+    assert any(line.startswith("< ") for line in traffic)
     stored = read_manifest(folder)
     assert len(stored) >= 2, "takes recorded before the fault are kept"

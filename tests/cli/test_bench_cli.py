@@ -13,12 +13,14 @@ def test_quick_bench_prints_json(part, tmp_path):
     result = run_rig("bench", part, "--quick", "--out", str(out), timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     printed = json.loads(result.stdout)
-    assert printed == json.loads(out.read_text()) and printed
+    assert printed == json.loads(out.read_text())
+    assert printed
 
 
 def test_unknown_part_is_a_usage_error():
     result = run_rig("bench", "nope")
-    assert result.returncode == 2 and "invalid choice" in result.stderr
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
 
 
 def test_help_lists_every_command():

@@ -17,11 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from dashboard_fakes import FakeRun, make_session  # noqa: E402
+from dashboard_fakes import FakeRun, make_session
 
-from rig.dashboard import create_app, serve_in_thread  # noqa: E402
-from rig.dashboard.state import SessionFollower  # noqa: E402
-from rig.session import EVENTS_FILE, Session  # noqa: E402
+from rig.dashboard import create_app, serve_in_thread
+from rig.dashboard.state import SessionFollower
+from rig.session import EVENTS_FILE, Session
 
 
 def build_session(folder: Path, takes: int) -> FakeRun:

@@ -28,16 +28,20 @@ def first_take(run: FakeRun) -> str:
 # ---- page, health -------------------------------------------------------------------------
 def test_page_and_assets_are_served_offline_with_a_strict_policy(client):
     page = client.get("/")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    assert "http://" not in page.text and "https://" not in page.text  # no CDN
+    assert "http://" not in page.text
+    assert "https://" not in page.text
     for asset in ("app.js", "state.js", "draw.js", "style.css"):
         assert client.get(f"/static/{asset}").status_code == 200
 
 
 def test_health(client, readonly_client, run):
     body = client.get("/api/health").json()
-    assert body["ok"] and body["session"] == "session" and body["read_only"] is False
+    assert body["ok"]
+    assert body["session"] == "session"
+    assert body["read_only"] is False
     assert body["events_bytes"] == (run.session.folder / EVENTS_FILE).stat().st_size
     assert readonly_client.get("/api/health").json()["read_only"] is True
 
@@ -53,20 +57,28 @@ def test_foreign_host_header_is_refused_unless_remote_is_allowed(run):
 # ---- state ----------------------------------------------------------------------------------
 def test_state_is_rebuilt_from_the_session(client, run):
     s = client.get("/api/state").json()
-    assert s["device"]["name"] == run.plan.device.name and s["plan"]["name"] == "demo"
+    assert s["device"]["name"] == run.plan.device.name
+    assert s["plan"]["name"] == "demo"
     assert [k["name"] for k in s["knobs"]] == ["bass", "middle", "treble", "gain"]
-    assert s["progress"]["done"] == 8 and s["progress"]["total"] == len(run.route) == len(s["route"])
+    assert s["progress"]["done"] == 8
+    assert s["progress"]["total"] == len(run.route) == len(s["route"])
     assert s["progress"]["failed"] == 2  # takes 2 and 7 needed a retry
     assert s["current"]["setting_id"] == run.route[7]
     assert s["current"]["knobs"] == run.settings[run.route[7]].values
     assert s["levels"]["clip_count"] == {"return": 1}  # take 3 clipped the return
     takes = s["takes"]
-    assert len(takes) == 8 and all(t["audio"] for t in takes)
-    assert takes[3]["qc"] == "warn" and takes[3]["qc_reasons"] and takes[2]["retries"] == 1
+    assert len(takes) == 8
+    assert all(t["audio"] for t in takes)
+    assert takes[3]["qc"] == "warn"
+    assert takes[3]["qc_reasons"]
+    assert takes[2]["retries"] == 1
     assert takes[0]["latency_ms"] == pytest.approx(293 / 48, abs=1e-3)
-    assert s["alert_counts"]["warning"] == 2 and s["alerts"][0]["kind"] == "xrun"
+    assert s["alert_counts"]["warning"] == 2
+    assert s["alerts"][0]["kind"] == "xrun"
     model = s["training"]["models"][s["training"]["active"]]
-    assert model["epoch"] == [1, 2, 3, 4, 5, 6] and model["takes_used"] == 8 and len(model["val"]) == 6
+    assert model["epoch"] == [1, 2, 3, 4, 5, 6]
+    assert model["takes_used"] == 8
+    assert len(model["val"]) == 6
     assert s["run"] == {
         "state": "running",
         "reason": None,
@@ -74,10 +86,14 @@ def test_state_is_rebuilt_from_the_session(client, run):
         "control": True,
         "control_state": "running",
     }
-    assert s["rev"] > 0 and s["fold"]
+    assert s["rev"] > 0
+    assert s["fold"]
     capture = s["phase"]["capture"]
-    assert s["phase"]["name"] == "capture" and capture["state"] == "running"
-    assert capture["rate_per_h"] > 0 and capture["eta_s"] > 0 and capture["active_s"] > 0
+    assert s["phase"]["name"] == "capture"
+    assert capture["state"] == "running"
+    assert capture["rate_per_h"] > 0
+    assert capture["eta_s"] > 0
+    assert capture["active_s"] > 0
     assert s["phase"]["training"]["state"] == "pending"  # training during capture is not the phase yet
 
 
@@ -87,9 +103,12 @@ def test_state_follows_appended_events_and_matches_a_fresh_rebuild(client, run):
         run.step()
     run.finish()
     live = client.get("/api/state").json()
-    assert live["progress"]["done"] == 13 and live["run"]["state"] == "finished"
+    assert live["progress"]["done"] == 13
+    assert live["run"]["state"] == "finished"
     model = live["training"]["models"][live["training"]["active"]]
-    assert model["status"] == "finished" and model["test_esr"] == 0.031 and len(model["exported"]) == 2
+    assert model["status"] == "finished"
+    assert model["test_esr"] == 0.031
+    assert len(model["exported"]) == 2
     with TestClient(create_app(run.session.folder), base_url=BASE) as fresh:
         rebuilt = fresh.get("/api/state").json()
     for key in ("now", "run", "fold", "rev"):
@@ -99,14 +118,17 @@ def test_state_follows_appended_events_and_matches_a_fresh_rebuild(client, run):
 
 def test_state_is_gzipped_for_clients_that_accept_it(client):
     res = client.get("/api/state", headers={"Accept-Encoding": "gzip"})
-    assert res.headers["content-encoding"] == "gzip" and res.json()["progress"]["done"] == 8
+    assert res.headers["content-encoding"] == "gzip"
+    assert res.json()["progress"]["done"] == 8
 
 
 def test_takes_whose_events_were_lost_come_from_the_manifest(run):
     (run.session.folder / EVENTS_FILE).unlink()
     with TestClient(create_app(run.session.folder), base_url=BASE) as c:
         s = c.get("/api/state").json()
-    assert len(s["takes"]) == 8 and s["progress"]["done"] == 8 and s["run"]["state"] == "waiting"
+    assert len(s["takes"]) == 8
+    assert s["progress"]["done"] == 8
+    assert s["run"]["state"] == "waiting"
     assert s["takes"][0]["snr_db"] is not None  # from the manifest's qc figures
 
 
@@ -130,7 +152,9 @@ def test_the_fold_does_not_depend_on_when_the_manifest_was_read(run):
 def test_an_empty_session_has_a_waiting_state(session):
     with TestClient(create_app(session.folder), base_url=BASE) as c:
         s = c.get("/api/state").json()
-    assert s["run"]["state"] == "waiting" and s["takes"] == [] and s["rev"] == 0
+    assert s["run"]["state"] == "waiting"
+    assert s["takes"] == []
+    assert s["rev"] == 0
     assert s["phase"]["name"] == "waiting"
     assert s["progress"]["total"] == len(session.info["route"])
 
@@ -164,7 +188,9 @@ def test_live_pushes_changed_keys_and_appends_new_takes(client, run):
         run.step()
         got = receive_changes(ws, lambda m: m["append"].get("takes"))
     assert [t["take_id"] for t in got["append"]["takes"]] == [run.session.manifest()[-1]["take_id"]]
-    assert "takes" not in got["set"] and "knobs" not in got["set"] and "settings" not in got["set"]
+    assert "takes" not in got["set"]
+    assert "knobs" not in got["set"]
+    assert "settings" not in got["set"]
     assert got["set"]["progress"]["done"] == 9
     assert got["set"]["rev"] > state["rev"]
 
@@ -173,7 +199,8 @@ def test_a_page_behind_gets_every_key_and_one_from_another_fold_reloads(client, 
     state = client.get("/api/state").json()
     with client.websocket_connect(f"{WS}/api/live?fold={state['fold']}&rev=0") as ws:
         msg = ws.receive_json()
-    assert set(msg["set"]) == set(state) - {"now"} and msg["append"] == {}
+    assert set(msg["set"]) == set(state) - {"now"}
+    assert msg["append"] == {}
     with client.websocket_connect(f"{WS}/api/live?fold=old-1&rev={state['rev']}") as ws:
         assert ws.receive_json() == {"reload": True}
 
@@ -215,7 +242,8 @@ def test_a_rewritten_manifest_drops_deleted_takes(client, run):
     replacement.write_bytes(b"".join(kept))
     os.replace(replacement, manifest)
     s = client.get("/api/state").json()
-    assert len(s["takes"]) == 5 and s["progress"]["done"] == 5
+    assert len(s["takes"]) == 5
+    assert s["progress"]["done"] == 5
 
 
 def test_retracted_take_has_no_audio_and_non_records_add_no_rows(client, run):
@@ -242,14 +270,17 @@ def test_live_refuses_a_foreign_origin(client):
 def test_take_audio_is_served_with_ranges(client, run):
     take = first_take(run)
     res = client.get(f"/api/takes/{take}/wet.wav")
-    assert res.status_code == 200 and res.headers["content-type"] == "audio/wav"
+    assert res.status_code == 200
+    assert res.headers["content-type"] == "audio/wav"
     assert res.content == (run.session.folder / "takes" / f"{take}.wet.wav").read_bytes()
     part = client.get(f"/api/takes/{take}/dry.wav", headers={"Range": "bytes=0-11"})
-    assert part.status_code == 206 and part.content[:4] == b"RIFF" and len(part.content) == 12
+    assert part.status_code == 206
+    assert part.content[:4] == b"RIFF"
+    assert len(part.content) == 12
 
 
 @pytest.mark.parametrize(
-    "url, status",
+    ("url", "status"),
     [
         ("/api/takes/%2e%2e/dry.wav", 403),  # encoded ..
         ("/api/takes/.hidden/dry.wav", 403),
@@ -263,7 +294,8 @@ def test_take_audio_is_served_with_ranges(client, run):
 def test_take_audio_refusals(client, run, url, status):
     res = client.get(url.replace("TAKE", first_take(run)))
     assert res.status_code == status
-    assert b"plan_hash" not in res.content and b"root:" not in res.content
+    assert b"plan_hash" not in res.content
+    assert b"root:" not in res.content
 
 
 @pytest.mark.parametrize("take_id", ["..", "../session", "/etc/passwd", "t0000/../../x", ""])
@@ -282,7 +314,8 @@ def test_take_audio_refuses_symlinks_out_of_the_takes_folder(client, run, tmp_pa
     link.unlink()
     os.symlink(secret if target == "outside" else run.session.folder / "session.yaml", link)
     res = client.get(f"/api/takes/{take}/wet.wav")
-    assert res.status_code == 403 and b"secret" not in res.content
+    assert res.status_code == 403
+    assert b"secret" not in res.content
 
 
 def test_take_audio_only_for_committed_takes(client, run):
@@ -316,7 +349,7 @@ def test_control_with_the_token(client, control, run, how):
 
 
 @pytest.mark.parametrize(
-    "headers, status",
+    ("headers", "status"),
     [
         ({}, 401),  # missing token
         ({"X-Rig-Token": "wrong"}, 403),
@@ -342,7 +375,8 @@ def test_read_only_dashboard_refuses_control(readonly_client, run):
     assert readonly_client.post("/api/control/pause", headers={"X-Rig-Token": TOKEN}).status_code == 403
     with TestClient(create_app(run.session.folder, None, TOKEN), base_url=BASE) as c:
         res = c.post("/api/control/pause", headers={"X-Rig-Token": TOKEN})
-        assert res.status_code == 409 and "read-only" in res.json()["detail"]
+        assert res.status_code == 409
+        assert "read-only" in res.json()["detail"]
         assert c.get("/api/state").json()["run"]["control"] is False
 
 
@@ -351,4 +385,5 @@ def test_make_session_writes_the_contract_files(tmp_path):
     fake = FakeRun(session)
     fake.start()
     fake.step()
-    assert (session.folder / MANIFEST_FILE).exists() and session.verify() == []
+    assert (session.folder / MANIFEST_FILE).exists()
+    assert session.verify() == []

@@ -149,7 +149,9 @@ def test_live_run_matches_the_server_key_for_key(browser, live):
     # Pause (the token came from session storage): a fresh tab rebuilds the same view.
     page.click("#btn-pause")
     page.wait_for_selector("#run-state.paused")
-    assert control.calls == ["pause"] and page.is_enabled("#btn-resume") and not page.is_enabled("#btn-pause")
+    assert control.calls == ["pause"]
+    assert page.is_enabled("#btn-resume")
+    assert not page.is_enabled("#btn-pause")
     assert run.holding.wait(10)  # the take in flight (if any) is logged
     wait_drawn(page)
     held = number(page, "#done")
@@ -157,7 +159,8 @@ def test_live_run_matches_the_server_key_for_key(browser, live):
     for sel in ("#done", "#total", "#failed", "#run-state", epoch):
         assert other.text_content(sel) == page.text_content(sel), sel
     assert other.locator("#takes tbody tr").count() == page.locator("#takes tbody tr").count()
-    assert other.is_disabled("#btn-resume") and "token" in other.text_content("#control-note")
+    assert other.is_disabled("#btn-resume")
+    assert "token" in other.text_content("#control-note")
     other.close()
     page.click("#btn-resume")
     page.wait_for_selector("#run-state.capture")
@@ -172,7 +175,8 @@ def test_live_run_matches_the_server_key_for_key(browser, live):
     port = int(handle.url.rsplit(":", 1)[1].strip("/"))
     handle.stop()
     page.wait_for_selector("#offline:not([hidden])", timeout=15_000)
-    assert "offline" in page.text_content("#offline") and "ago" in page.text_content("#offline-when")
+    assert "offline" in page.text_content("#offline")
+    assert "ago" in page.text_content("#offline-when")
     assert page.evaluate("document.body.classList.contains('stale')")
     restarted = serve_in_thread(create_app(run.session.folder, control, TOKEN), "127.0.0.1", port)
     try:
@@ -255,12 +259,14 @@ def test_abort_during_training_shows_aborted_in_training_now_and_later(browser, 
     try:
         page = open_page(browser, handle.url_with_token(TOKEN))
         page.wait_for_selector("#run-state[data-phase=training]")
-        assert page.title().startswith("training") and page.is_disabled("#btn-pause")
+        assert page.title().startswith("training")
+        assert page.is_disabled("#btn-pause")
         asked = []
         page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
         page.click("#btn-abort")
         page.wait_for_selector("#run-state[data-phase=aborted]")
-        assert asked and asked[0].startswith("Stop training?")
+        assert asked
+        assert asked[0].startswith("Stop training?")
         page.reload()
         page.wait_for_selector("#run-state[data-phase]")
         assert page.text_content("#run-state").startswith("aborted in training")
@@ -306,7 +312,8 @@ def test_a_shrunk_event_log_resyncs_once(browser, live):
     # must still be there for a heartbeat (every 5 s) past it.
     resynced = time.monotonic()
     sockets[0].wait_for_event("framereceived", predicate=lambda _: time.monotonic() - resynced > 2.5, timeout=15_000)
-    assert len(fetches) == 1 and len(sockets) == 1
+    assert len(fetches) == 1
+    assert len(sockets) == 1
     assert_page_equals_server(page)
     assert page.errors == []
 
@@ -326,7 +333,8 @@ def test_phone_layout_fits_390_px(browser, run):
         })""")
         assert sizes["doc"] == sizes["view"] == 390
         assert sizes["wide"] == []  # no nested horizontal scrolling
-        assert sizes["header"] < 130 and sizes["dialRows"] == 1
+        assert sizes["header"] < 130
+        assert sizes["dialRows"] == 1
         page.screenshot(path=str(SHOTS / "dashboard_390.png"), full_page=True)
         assert page.errors == []
     finally:

@@ -55,11 +55,13 @@ def test_a_pause_counts_neither_in_the_rate_nor_in_the_eta(session):
     assert capture["active_s"] == pytest.approx(40)
     assert capture["rate_per_h"] == pytest.approx(360)  # 10 s a take, not 160
     assert capture["eta_s"] == pytest.approx((total - 4) * 10)
-    assert capture["state"] == "running" and capture["as_of"] == t0 + 640
+    assert capture["state"] == "running"
+    assert capture["as_of"] == t0 + 640
 
     write_events(session.folder, [(t0 + 650, "paused", {})])
     paused = state_of(session.folder)["phase"]["capture"]
-    assert paused["state"] == "paused" and paused["eta_s"] == pytest.approx((total - 4) * 10 - 10)
+    assert paused["state"] == "paused"
+    assert paused["eta_s"] == pytest.approx((total - 4) * 10 - 10)
 
 
 def test_phases_follow_capture_training_testing_and_export(session):
@@ -87,9 +89,12 @@ def test_phases_follow_capture_training_testing_and_export(session):
         write_events(session.folder, events)
         assert state_of(session.folder)["phase"]["name"] == phase
     ph = state_of(session.folder)["phase"]
-    assert ph["capture"]["active_s"] == pytest.approx(50) and ph["capture"]["state"] == "done"
-    assert ph["training"]["active_s"] == pytest.approx(50) and ph["training"]["budget_s"] == pytest.approx(6.5 * 60)
-    assert ph["export"]["active_s"] == pytest.approx(5) and ph["export"]["eta_s"] == 0
+    assert ph["capture"]["active_s"] == pytest.approx(50)
+    assert ph["capture"]["state"] == "done"
+    assert ph["training"]["active_s"] == pytest.approx(50)
+    assert ph["training"]["budget_s"] == pytest.approx(6.5 * 60)
+    assert ph["export"]["active_s"] == pytest.approx(5)
+    assert ph["export"]["eta_s"] == 0
 
 
 def test_abort_in_training_is_shown_as_such_and_stops_the_eta(session):
@@ -103,9 +108,12 @@ def test_abort_in_training_is_shown_as_such_and_stops_the_eta(session):
         ],
     )
     s = state_of(session.folder)
-    assert s["phase"]["name"] == "aborted" and s["phase"]["aborted_in"] == "training"
-    assert s["phase"]["training"]["state"] == "aborted" and s["phase"]["training"]["eta_s"] is None
-    assert s["phase"]["capture"]["state"] == "done" and s["run"]["state"] == "aborted"
+    assert s["phase"]["name"] == "aborted"
+    assert s["phase"]["aborted_in"] == "training"
+    assert s["phase"]["training"]["state"] == "aborted"
+    assert s["phase"]["training"]["eta_s"] is None
+    assert s["phase"]["capture"]["state"] == "done"
+    assert s["run"]["state"] == "aborted"
 
 
 def test_the_trainer_stopping_alone_does_not_end_a_running_capture(session):
@@ -118,7 +126,8 @@ def test_the_trainer_stopping_alone_does_not_end_a_running_capture(session):
         ],
     )
     s = state_of(session.folder)
-    assert s["phase"]["name"] == "capture" and s["run"]["state"] == "running"
+    assert s["phase"]["name"] == "capture"
+    assert s["run"]["state"] == "running"
     assert s["phase"]["training"]["state"] == "aborted"
 
 
@@ -171,6 +180,7 @@ def test_the_trainer_records_a_sigterm_and_a_later_dashboard_shows_aborted_in_tr
     finally:
         proc.kill()
     last = read_events(session.folder)[0][-1]
-    assert last["type"] == "aborted" and last["phase"] == "training"
+    assert last["type"] == "aborted"
+    assert last["phase"] == "training"
     s = state_of(session.folder)  # what `rig dashboard SESSION` serves afterwards
     assert (s["phase"]["name"], s["phase"]["aborted_in"]) == ("aborted", "training")

@@ -36,7 +36,8 @@ def test_serves_state_and_pushes_live_changes_over_a_real_socket(served, run):
         deadline = time.monotonic() + 5
         while not appended and time.monotonic() < deadline:
             appended += json.loads(ws.recv(timeout=5)).get("append", {}).get("takes", [])
-    assert appended and appended[0]["index"] == 8
+    assert appended
+    assert appended[0]["index"] == 8
 
 
 def test_stop_returns_promptly_with_a_stream_open(run):
@@ -45,7 +46,8 @@ def test_stop_returns_promptly_with_a_stream_open(run):
         ws.recv(timeout=5)
         started = time.monotonic()
         handle.stop()
-        assert not handle.alive and time.monotonic() - started < 4
+        assert not handle.alive
+        assert time.monotonic() - started < 4
 
 
 def test_a_busy_port_is_a_user_error(served, run):
@@ -90,7 +92,8 @@ def test_cli_serves_a_session_read_only_until_interrupted(run):
     proc = rig_cli("dashboard", str(run.session.folder), "--port", "0")
     try:
         line = proc.stdout.readline()
-        assert "read-only" in line and "token" not in line
+        assert "read-only" in line
+        assert "token" not in line
         url = line.split()[2]
         assert httpx.get(url + "api/health").json()["read_only"] is True
     finally:
@@ -103,7 +106,8 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
     assert main(["dashboard", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "not a session folder" in err
+    assert err.count("\n") == 1
+    assert "not a session folder" in err
     assert main(["dashboard", str(tmp_path), "--host", "0.0.0.0"]) == 2
     assert "--allow-remote" in capsys.readouterr().err
 
@@ -112,7 +116,8 @@ def test_allow_remote_warns_what_it_exposes(run, capsys):
     handle, _url = start_dashboard(run.session.folder, None, "127.0.0.1", 0, allow_remote=True)
     handle.stop()
     err = capsys.readouterr().err
-    assert err.startswith("warning: --allow-remote") and err.count("\n") == 1
+    assert err.startswith("warning: --allow-remote")
+    assert err.count("\n") == 1
     for exposed in ("take audio", "event log", "exported model files", "plain HTTP"):
         assert exposed in err
 
@@ -124,5 +129,7 @@ def test_capture_refuses_a_remote_host_before_it_creates_the_session(tmp_path, c
     argv = ["capture", "--plan", str(ROOT / "capture_plans" / "demo.yaml"), "--sim", "--session", str(folder)]
     assert main([*argv, "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "has no --allow-remote" in err and "rig dashboard SESSION" in err
+    assert err.count("\n") == 1
+    assert "has no --allow-remote" in err
+    assert "rig dashboard SESSION" in err
     assert not folder.exists()

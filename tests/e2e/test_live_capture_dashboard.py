@@ -243,7 +243,8 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     settings = {s["id"]: s["v"] for s in state["settings"]}
     knob_names = [k["name"] for k in state["knobs"]]
     total = len(state["route"])
-    assert knob_names == [*SAMPLED, "volume"] and total == 13
+    assert knob_names == [*SAMPLED, "volume"]
+    assert total == 13
     assert number(page, "#total") == total
     epoch_at_load, loss_before = number(page, "#t-epoch"), canvas_png(page, "#loss")
 
@@ -254,7 +255,8 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     def look() -> dict:
         snap = page.evaluate(SNAPSHOT_JS)
         dials = snap["dials"]
-        assert dials["volume"]["fixed"] and dials["volume"]["text"] == "5.00"
+        assert dials["volume"]["fixed"]
+        assert dials["volume"]["text"] == "5.00"
         m = re.match(r"#(\d+) · (\w+)", snap["current"])
         if m and int(m.group(1)) in settings and all(dials[k]["value"] for k in knob_names):
             values = [float(dials[k]["value"]) for k in knob_names]
@@ -281,7 +283,8 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     #    flight no take is recorded for a few seconds.
     page.click("#btn-pause")
     page.wait_for_selector("#run-state.paused", timeout=10_000)
-    assert page.is_enabled("#btn-resume") and not page.is_enabled("#btn-pause")
+    assert page.is_enabled("#btn-resume")
+    assert not page.is_enabled("#btn-pause")
     assert capture.events("paused"), "no paused event in events.jsonl"
     at_pause, paused_t = number(page, "#done"), time.monotonic()
     held, steady_since = at_pause, time.monotonic()
@@ -330,8 +333,10 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     page.wait_for_selector(
         "#run-state:is([data-phase=training], [data-phase=export], [data-phase=done])", timeout=45_000
     )
-    assert number(page, "#done") == total and page.text_content("#eta") == "done"
-    assert not page.is_enabled("#btn-pause") and not page.is_enabled("#btn-resume")
+    assert number(page, "#done") == total
+    assert page.text_content("#eta") == "done"
+    assert not page.is_enabled("#btn-pause")
+    assert not page.is_enabled("#btn-resume")
     page.wait_for_function(
         "() => document.querySelector('#t-export').textContent.includes('onnx')", timeout=45_000, polling=250
     )

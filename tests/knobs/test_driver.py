@@ -127,7 +127,8 @@ def test_one_percent_corrupted_bytes(kind):
         ctl.home()
         random_moves(ctl, plan, reader, seed=3, moves=30 if kind == "native" else 20)
         # the noise was real and was survived by resending, not by luck
-        assert ctl.link.resends > 5 and ctl.link.bad_lines > 0
+        assert ctl.link.resends > 5
+        assert ctl.link.bad_lines > 0
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -220,10 +221,13 @@ def test_repeated_sequence_number_acts_once():
                     break
             # the shaft, not STATUS: any other request in between would end the resend window
             wait_for(lambda: reader.shaft_steps()[0] == 400, 10.0, "the first move")
-        assert [r.kind for r in replies] == ["ok", "ok"] and replies[0] == replies[1]
+        assert [r.kind for r in replies] == ["ok", "ok"]
+        assert replies[0] == replies[1]
         # the firmware acts on a line before it answers: had the repeat moved, it would show
         st = ctl.status()
-        assert st.state == "idle" and st.pos[0] == 400 and reader.shaft_steps()[0] == 400
+        assert st.state == "idle"
+        assert st.pos[0] == 400
+        assert reader.shaft_steps()[0] == 400
         ser.write(P.frame(seq + 1, "MOVE 0:800"))  # a new number acts
         wait_for(lambda: reader.shaft_steps()[0] == 800, 10.0, "the second move")
         wait_for(lambda: ctl.status().state == "idle", 10.0, "the robot to be idle")
@@ -293,4 +297,5 @@ def test_silent_port_is_a_clear_error():
 def test_serial_url_handler_is_plain_pyserial():
     # the pty is a real tty: pyserial opens it like a USB serial adapter
     with KnobController.open(make_plan(url("native"))) as ctl:
-        assert isinstance(ctl.link.ser, serial.Serial) and ctl.link.ser.port.startswith("/dev/pts/")
+        assert isinstance(ctl.link.ser, serial.Serial)
+        assert ctl.link.ser.port.startswith("/dev/pts/")

@@ -51,7 +51,8 @@ def test_flash_errors_are_one_line(capsys, port, message):
         pytest.skip("avrdude not installed")
     assert main(["robot", "flash", "--port", port]) == 2
     err = capsys.readouterr().err.strip()
-    assert message in err and "\n" not in err
+    assert message in err
+    assert "\n" not in err
 
 
 def test_board_speeds():

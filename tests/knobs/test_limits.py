@@ -40,7 +40,8 @@ def test_knob_shorter_than_its_travel_rehomes_once_then_stops():
             ctl.home()
             ctl.move_to({"gain": 10})
             ctl.move_to({"gain": 1})
-            assert ctl.recoveries == 1 and ctl.limit_axes == {0}
+            assert ctl.recoveries == 1
+            assert ctl.limit_axes == {0}
             assert reader.shaft_steps()[0] == plan.robot.steps_for(plan.knob("gain"), 1)
             ctl.move_to({"gain": 10})
             with pytest.raises(UserError, match=r"end-stop of gain \(axis 0.*twice.*rig robot setup"):
@@ -51,13 +52,17 @@ def test_knob_shorter_than_its_travel_rehomes_once_then_stops():
 def test_bad_simulator_options_are_one_line(capsys, query):
     assert main(["robot", "status", "--port", f"sim://native?{query}"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("rig: error: ") and "\n" not in err and query.split("=")[0] in err
+    assert err.startswith("rig: error: ")
+    assert "\n" not in err
+    assert query.split("=")[0] in err
 
 
 def test_a_knob_given_twice_is_refused(capsys):
     assert main(["robot", "move", "--port", "sim://native?timescale=20", "axis0=5", "axis0=7"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "axis0" in err and "twice" in err and "\n" not in err
+    assert "axis0" in err
+    assert "twice" in err
+    assert "\n" not in err
 
 
 def test_errors_carry_the_last_lines_on_the_wire():
@@ -69,8 +74,10 @@ def test_errors_carry_the_last_lines_on_the_wire():
     with KnobController.open(plan_for("sim://native?timescale=20")) as ctl:
         with pytest.raises(FirmwareError) as err:
             ctl.link.request("HOME 4")
-    assert err.value.code == P.E_AXIS and err.value.text == P.ERROR_TEXTS[P.E_AXIS]
+    assert err.value.code == P.E_AXIS
+    assert err.value.text == P.ERROR_TEXTS[P.E_AXIS]
     sent, received = err.value.traffic[-2:]
-    assert sent.startswith("> N") and " HOME 4*" in sent
+    assert sent.startswith("> N")
+    assert " HOME 4*" in sent
     assert received.startswith(f"< err N{err.value.seq} 10 no such axis*")
     assert any(" HELLO*" in line for line in err.value.traffic)  # earlier lines are kept too

@@ -66,15 +66,18 @@ def test_setup_finds_direction_and_travel_and_the_plan_then_moves_right(tmp_path
         reader = ShaftReader(sim.shaft_file)
         results = GuidedSetup(ctl, WatchingPerson(ctl, reader), say=lambda _: None).run(list(ctl.knobs.values()))
     by_knob = {r.knob: r for r in results}
-    assert not by_knob["gain"].inverted and by_knob["bass"].inverted
-    assert abs(by_knob["gain"].rotation_deg - 270) <= 1.0 and abs(by_knob["bass"].rotation_deg - 241) <= 1.0
+    assert not by_knob["gain"].inverted
+    assert by_knob["bass"].inverted
+    assert abs(by_knob["gain"].rotation_deg - 270) <= 1.0
+    assert abs(by_knob["bass"].rotation_deg - 241) <= 1.0
 
     # written back: the measured values, nothing else changed
     from rig.plan.rewrite import update_plan_file
 
     update_plan_file(path, {r.knob: {"rotation_deg": f"{r.rotation_deg:g}"} for r in results}, {"invert_axes": "[1]"})
     text = path.read_text()
-    assert "# comment kept" in text and text.startswith("# a plan a user wrote")
+    assert "# comment kept" in text
+    assert text.startswith("# a plan a user wrote")
     fixed = load_plan(path)
     assert fixed.robot.invert_axes == [1]
     assert fixed.knob("gain").rotation_deg == by_knob["gain"].rotation_deg
@@ -101,7 +104,8 @@ def test_setup_cli_reads_answers_from_stdin_and_rewrites_the_plan(tmp_path, monk
     assert main(["robot", "setup", "--plan", str(path), "--port", port, "--knob", "gain"]) == 0
     assert "gain 270 deg" in capsys.readouterr().out
     plan = load_plan(path)
-    assert plan.knob("gain").rotation_deg == 270 and plan.knob("bass").rotation_deg == 300
+    assert plan.knob("gain").rotation_deg == 270
+    assert plan.knob("bass").rotation_deg == 300
     assert plan.robot.invert_axes == []
     assert "  - {name: gain, axis: 0, label: G, rotation_deg: 270}     # comment kept" in path.read_text()
 
@@ -112,7 +116,8 @@ def test_setup_without_answers_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["robot", "setup", "--plan", str(path), "--port", "sim://native?timescale=20", "--knob", "gain"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "needs answers" in err and "\n" not in err
+    assert "needs answers" in err
+    assert "\n" not in err
     assert path.read_text() == PLAN  # nothing written
 
 

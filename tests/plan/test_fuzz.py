@@ -86,7 +86,8 @@ def test_random_plans_never_traceback(tmp_path, data):
         if len(plan.sampled_knobs) and plan.settings.count <= 500:
             sample_settings(plan)
     except UserError as exc:
-        assert "\n" not in str(exc) and str(exc)
+        assert "\n" not in str(exc)
+        assert str(exc)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -31,7 +31,9 @@ def test_minimal_plan_uses_defaults(tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text("knobs: [{name: gain, axis: 0}]\ntrain: {models: []}\n")
     plan = load_plan(f)
-    assert plan.take.gain.every_s == 5 and plan.take.gain.min_db == -20 and plan.audio.sample_rate == 48000
+    assert plan.take.gain.every_s == 5
+    assert plan.take.gain.min_db == -20
+    assert plan.audio.sample_rate == 48000
     assert len(sample_settings(plan)) == plan.settings.count
 
 
@@ -78,7 +80,8 @@ def test_bad_plans_give_one_line(tmp_path, case):
         plan = load_plan(f)
         sample_settings(plan)
     msg = str(err.value)
-    assert expected in msg and "\n" not in msg
+    assert expected in msg
+    assert "\n" not in msg
     assert str(f) in msg or case == "overlap"
     if line:
         assert f"line {line}" in msg
@@ -90,12 +93,15 @@ def test_cli_bad_plan_exit_2_without_traceback(tmp_path):
     result = run_rig("plan", str(f), "--no-route")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "knobs[0]" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "knobs[0]" in result.stderr
 
 
 def test_cli_missing_file(tmp_path):
     result = run_rig("plan", str(tmp_path / "nope.yaml"), "--no-route")
-    assert result.returncode == 2 and "not found" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert "not found" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_cli_plan_json_counts():

@@ -56,7 +56,9 @@ def test_unknown_name_is_one_line_listing_the_names(elsewhere, capsys):
         locate_plan("marshal")
     assert main(["plan", "marshal"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "not found" in err and "rig plan --list" in err and "\n" not in err
+    assert "not found" in err
+    assert "rig plan --list" in err
+    assert "\n" not in err
     with pytest.raises(UserError, match="not found"):
         locate_plan("some/folder/marshall_jvm.yaml")  # a path with a folder is taken as given
 
@@ -71,7 +73,9 @@ def test_bare_model_config_name(elsewhere):
 def test_render_with_a_config_name_says_how_to_get_a_trained_model(elsewhere, capsys):
     assert main(["render", "--model", "tcn-tvf-45-s-16", "in.wav", "out.wav"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "is a model config" in err and "rig train SESSION --model tcn-tvf-45-s-16" in err and "\n" not in err
+    assert "is a model config" in err
+    assert "rig train SESSION --model tcn-tvf-45-s-16" in err
+    assert "\n" not in err
 
 
 def short_copy_of(shipped: Path, folder: Path) -> Path:
@@ -94,7 +98,8 @@ def short_copy_of(shipped: Path, folder: Path) -> Path:
 
 def test_sim_runs_the_real_marshall_plan_end_to_end(elsewhere, capsys):
     plan = load_plan(short_copy_of(SHIPPED / "marshall_jvm.yaml", elsewhere))
-    assert plan.audio.interface == "scarlett-2i2" and plan.robot.port == "/dev/ttyACM0"
+    assert plan.audio.interface == "scarlett-2i2"
+    assert plan.robot.port == "/dev/ttyACM0"
     code = main(
         [
             "capture",

@@ -30,7 +30,8 @@ def test_reproducible_and_in_range(method):
     other = sample_settings(make_plan(method=method, count=50, seed=5, test={"method": "random", "count": 5}))
     assert [s.values for s in a] != [s.values for s in other]
     for s in a:
-        assert 0 <= s.values["bass"] <= 10 and 1 <= s.values["gain"] <= 5
+        assert 0 <= s.values["bass"] <= 10
+        assert 1 <= s.values["gain"] <= 5
         assert s.values["channel"] in (0, 1, 2)
         assert s.values["volume"] == 7
 
@@ -39,7 +40,8 @@ def test_grid_full_product_and_subset():
     full = sample_settings(make_plan(method="grid", grid={"bass": [0, 5, 10], "gain": [1, 3]}, validation_fraction=0))
     assert len(full) == 3 * 2 * 3  # channel defaults to its detents
     sub = sample_settings(make_plan(method="grid", grid={"bass": [0, 5, 10], "gain": [1, 3]}, subset=7))
-    assert len(sub) == 7 and len({s.key for s in sub}) == 7
+    assert len(sub) == 7
+    assert len({s.key for s in sub}) == 7
 
 
 def test_test_settings_never_in_train_or_val():
@@ -52,7 +54,8 @@ def test_test_settings_never_in_train_or_val():
     settings = sample_settings(plan)
     test = {s.key for s in settings if s.split == "test"}
     train = {s.key for s in settings if s.split in ("train", "val")}
-    assert len(test) == 2 * 1 * 3 and not test & train
+    assert len(test) == 2 * 1 * 3
+    assert not test & train
 
 
 def test_min_test_distance_keeps_training_away():

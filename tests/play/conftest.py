@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.signal as sg
 import soundfile as sf
 import torch
 
 from rig.train.config import load_model_config, named_configs
 from rig.train.export import export_model
 from rig.train.models import build_model
+from rig.train.render import controls
 from tests.audio.jackrig import jackd_available, start_jackd
 
 KNOBS = [{"name": "gain", "min": 0.0, "max": 10.0}, {"name": "tone", "min": 0.0, "max": 10.0}]
@@ -111,3 +113,21 @@ def match_periods(recorded: np.ndarray, want: np.ndarray, period: int = PERIOD, 
                 got[k], j = block, k + 1
                 break
     return got.reshape(-1), float(np.mean(~np.isnan(got[:, 0])))
+
+
+def hp_residual_dbfs(y: np.ndarray, ideal: np.ndarray, at: int) -> float:
+    """Peak of the 1 kHz high-passed difference from the ideal glide, around the change."""
+    sos = sg.butter(4, 1000, "hp", fs=RATE, output="sos")
+    r = sg.sosfilt(sos, (y - ideal).astype(np.float64))[max(0, at - 512) : at + 4800]
+    return 20 * np.log10(np.abs(r).max() + 1e-12)
+
+
+def ideal_glide(loaded, start: dict, end: dict, x: np.ndarray, at: int, tau: float = 0.02) -> np.ndarray:
+    """The continuous one-pole move from start to end beginning at sample `at`, per sample,
+    through the whole-file model (an implementation independent of the player's)."""
+    c0, c1 = controls(start, loaded.knobs)[0].double(), controls(end, loaded.knobs)[0].double()
+    n = np.arange(len(x)) - at + 1
+    w = torch.from_numpy(np.where(n > 0, np.exp(-np.maximum(n, 0) / (tau * RATE)), 1.0))
+    c = c1[:, None] + (c0 - c1)[:, None] * w[None, :]
+    with torch.no_grad():
+        return loaded.model(torch.from_numpy(x)[None, None], c[None].float())[0, 0].numpy()

@@ -41,7 +41,9 @@ def test_terminal_lines_turn_knobs_toggle_bypass_and_quit(core):
 
 def test_absent_midi_port_is_one_clear_line(core):
     port, line = open_midi("no-such-port", parse_cc_map(None, KNOBS), core)
-    assert port is None and line.startswith("MIDI off:") and "\n" not in line
+    assert port is None
+    assert line.startswith("MIDI off:")
+    assert "\n" not in line
 
 
 def test_midi_cc_turns_the_mapped_knob_across_its_range(core):
@@ -66,18 +68,21 @@ def test_glide_is_a_one_pole_reaching_63_percent_in_20_ms():
     g = Glide(np.zeros(1), RATE)
     g.set(np.ones(1))
     ramp = g.ramp(RATE // 50)[0]  # 20 ms
-    assert np.all(np.diff(ramp) > 0) and abs(ramp[-1] - (1 - np.exp(-1))) < 1e-3
-    assert g.moving and g.ramp(RATE)[0][-1] == 1.0 and not g.moving
+    assert np.all(np.diff(ramp) > 0)
+    assert abs(ramp[-1] - (1 - np.exp(-1))) < 1e-3
+    assert g.moving
+    assert g.ramp(RATE)[0][-1] == 1.0
+    assert not g.moving
 
 
 def test_frames_inside_a_period(models):
     _, paths = models
     assert sub_frame(load_model(paths["lstm-c-32-nam"]), 256) == 256  # controls per sample: whole period
-    assert sub_frame(load_model(paths["tcn-f-45-s-16"]), 256) == 32  # held per frame: small steps
+    assert sub_frame(load_model(paths["tcn-f-45-s-16"]), 256) == 256  # FiLM per sample too: one call
 
 
 @pytest.mark.parametrize(
-    "argv,hint",
+    ("argv", "hint"),
     [
         (["--loop"], "--loop needs --input"),
         (["--runtime", "onnx", "--input", "missing.wav"], "missing.wav not found"),
@@ -90,4 +95,5 @@ def test_play_errors_are_one_line(models, capsys, monkeypatch, argv, hint):
     _, paths = models
     assert main(["play", "--model", str(paths["lstm-c-32-nam"]), "--no-terminal", *argv]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and hint in err
+    assert err.count("\n") == 1
+    assert hint in err

@@ -11,15 +11,13 @@ import time
 
 import numpy as np
 import pytest
-import scipy.signal as sg
-import torch
 
 from rig.play import audio
 from rig.play.core import PlayerCore
-from rig.train.render import controls, load_model, parse_settings, render
+from rig.train.render import load_model, parse_settings, render
 
 from .conftest import JACK_PERIOD as PERIOD
-from .conftest import RATE, Recorder, match_periods, needs_jack, sine
+from .conftest import RATE, Recorder, hp_residual_dbfs, ideal_glide, match_periods, needs_jack, sine
 
 pytestmark = needs_jack
 
@@ -56,29 +54,12 @@ def test_played_sine_equals_render(models, jack_server, name):
     finally:
         rec.close()
     assert proc.returncode == 0, proc.stderr
-    assert f"on JACK at 48000 Hz, period {PERIOD} frames" in proc.stderr and "xruns" in proc.stderr
+    assert f"on JACK at 48000 Hz, period {PERIOD} frames" in proc.stderr
+    assert "xruns" in proc.stderr
     loaded = load_model(paths[name])
     want = render(loaded, parse_settings("gain=6", loaded.knobs), sine(1.0))
     _, arrived = match_periods(recorded, want)  # each period equal to the render within 1e-4
     assert np.abs(want).max() > 0.3 and arrived >= 0.9, f"{arrived:.0%} of the periods arrived equal"
-
-
-def hp_residual_dbfs(y: np.ndarray, ideal: np.ndarray, at: int) -> float:
-    """Peak of the 1 kHz high-passed difference from the ideal glide, around the change."""
-    sos = sg.butter(4, 1000, "hp", fs=RATE, output="sos")
-    r = sg.sosfilt(sos, (y - ideal).astype(np.float64))[max(0, at - 512) : at + 4800]
-    return 20 * np.log10(np.abs(r).max() + 1e-12)
-
-
-def ideal_glide(loaded, start: dict, end: dict, x: np.ndarray, at: int, tau: float = 0.02) -> np.ndarray:
-    """The continuous one-pole move from start to end beginning at sample `at`, per sample,
-    through the whole-file model (an implementation independent of the player's)."""
-    c0, c1 = controls(start, loaded.knobs)[0].double(), controls(end, loaded.knobs)[0].double()
-    n = np.arange(len(x)) - at + 1
-    w = torch.from_numpy(np.where(n > 0, np.exp(-np.maximum(n, 0) / (tau * RATE)), 1.0))
-    c = c1[:, None] + (c0 - c1)[:, None] * w[None, :]
-    with torch.no_grad():
-        return loaded.model(torch.from_numpy(x)[None, None], c[None].float())[0, 0].numpy()
 
 
 def test_knob_change_while_playing_is_glided(models, jack_server):
@@ -113,8 +94,10 @@ def test_knob_change_while_playing_is_glided(models, jack_server):
     at = period_index * PERIOD
     ideal = ideal_glide(loaded, start, end, x, at)
     got, arrived = match_periods(recorded, ideal)  # JACK delivered the glide, period for period
-    assert 0 < at < len(x) - RATE // 10 and changes == {"gain": 9.0}
-    assert arrived >= 0.9 and not np.isnan(got[at : at + RATE // 50]).any()  # the change itself arrived
+    assert 0 < at < len(x) - RATE // 10
+    assert changes == {"gain": 9.0}
+    assert arrived >= 0.9
+    assert not np.isnan(got[at : at + RATE // 50]).any()
     got = np.where(np.isnan(got), ideal[: len(got)], got)
     assert hp_residual_dbfs(got, ideal[: len(got)], at) < -60
     instant = PlayerCore(loaded, start, PERIOD, "onnx", glide_s=0.0)  # the same change, unglided
@@ -146,7 +129,8 @@ def test_forced_xruns_are_counted(models, jack_server):
         return core
 
     core = audio.run_jack(make_core, audio.FileSource(sine(2.0)), threading.Event(), jack_server, connect_out=[])
-    assert core.stats.late >= 5 and core.stats.xruns >= 1
+    assert core.stats.late >= 5
+    assert core.stats.xruns >= 1
     assert core.stats.periods >= 0.5 * RATE // PERIOD
 
 
@@ -174,6 +158,7 @@ def test_plays_over_portaudio_on_jack(models, jack_server):
         env=env,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "on PortAudio at 48000 Hz, period 256 frames" in proc.stderr and "runtime onnx" in proc.stderr
+    assert "on PortAudio at 48000 Hz, period 256 frames" in proc.stderr
+    assert "runtime onnx" in proc.stderr
     periods = int(proc.stderr.strip().splitlines()[-1].split()[0])
     assert periods >= RATE // PERIOD  # the whole second went through the callback

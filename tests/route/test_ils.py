@@ -60,7 +60,9 @@ def test_every_move_delta_equals_the_cost_change(seed):
             kinds.add(move[0])
             assert d < 0
             assert route_cost(st) - before == d, move
-            assert sorted(st.r) == list(range(n + 2)) and st.r[0] == 0 and st.r[-1] == n + 1
+            assert sorted(st.r) == list(range(n + 2))
+            assert st.r[0] == 0
+            assert st.r[-1] == n + 1
             assert all(st.pos[v] == t for t, v in enumerate(st.r))
             assert st.rn.tolist() == st.r
     assert kinds == {0, 1, 2}
@@ -71,12 +73,17 @@ def test_candidate_lists_are_cheapest_first_without_home_or_end():
     succ, pred = candidate_lists(c, 5)
     end = c.shape[0] - 1
     for a in range(end):
-        assert len(succ[a]) == 5 and 0 not in succ[a] and end not in succ[a] and a not in succ[a]
+        assert len(succ[a]) == 5
+        assert 0 not in succ[a]
+        assert end not in succ[a]
+        assert a not in succ[a]
         costs = [c[a, b] for b in succ[a]]
         assert costs == sorted(costs)
         others = [c[a, b] for b in range(1, end) if b != a and b not in succ[a]]
         assert max(costs) <= min(others)
-    assert succ[end] == [] and pred[0] == [] and pred[end] == []
+    assert succ[end] == []
+    assert pred[0] == []
+    assert pred[end] == []
     assert all(end not in p for p in pred)
 
 
@@ -88,7 +95,8 @@ def test_ils_is_a_valid_route_never_worse_than_nearest_neighbour(seed):
     assert sorted(found.order) == list(range(1, 151))
     assert found.cost == path_cost(c, found.order)
     assert found.cost <= path_cost(c, nn)
-    assert found.finished and found.iterations == 800
+    assert found.finished
+    assert found.iterations == 800
 
 
 def test_same_seed_and_budget_same_route_other_seed_other_trajectory():
@@ -96,12 +104,14 @@ def test_same_seed_and_budget_same_route_other_seed_other_trajectory():
     nn = nearest_neighbour(c)
     a = iterated_local_search(c, nn, 600, float("inf"), 3)
     b = iterated_local_search(c, nn, 600, float("inf"), 3)
-    assert a.order == b.order and a.cost == b.cost
+    assert a.order == b.order
+    assert a.cost == b.cost
     runs = {tuple(iterated_local_search(c, nn, 600, float("inf"), s).order) for s in range(4)}
     assert len(runs) > 1
     x = solve_path(c, 60, seed=5, iterations=500)
     y = solve_path(c, 60, seed=5, iterations=500)
-    assert x.status == "optimised" and x.order == y.order
+    assert x.status == "optimised"
+    assert x.order == y.order
 
 
 def brute_force(c):

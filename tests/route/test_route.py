@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -115,7 +116,7 @@ def test_route_cost_is_the_cost_of_its_order():
     route = plan_route(plan, settings, time_limit_s=5)
     by_id = {s.id: s.values for s in settings}
     path = [vals(vol=5.0)] + [by_id[i] for i in route.order]
-    assert route.move_seconds == pytest.approx(sum(move_seconds(plan, a, b) for a, b in zip(path, path[1:])))
+    assert route.move_seconds == pytest.approx(sum(move_seconds(plan, a, b) for a, b in itertools.pairwise(path)))
 
 
 def test_tiny_time_limit_falls_back_with_a_message():
@@ -131,7 +132,9 @@ def test_tiny_time_limit_falls_back_with_a_message():
 def test_single_and_no_setting():
     plan = make_plan(settle=0.2)
     one = plan_route(plan, [Setting(7, vals(a=3), "train")])
-    assert one.order == [7] and one.solver_status == "trivial" and one.message
+    assert one.order == [7]
+    assert one.solver_status == "trivial"
+    assert one.message
     assert one.move_seconds == pytest.approx(move_seconds(plan, vals(), vals(a=3)))
     assert plan_route(plan, []).solver_status == "empty"
 
@@ -160,7 +163,7 @@ def test_capture_estimate_adds_up():
     route = plan_route(plan, settings)
     ref = vals(a=5, b=5, c=5, d=5)
     path = [vals(), ref, settings[route.order[0]].values, settings[route.order[1]].values, ref]
-    moves = sum(move_seconds(plan, a, b) for a, b in zip(path, path[1:]))
+    moves = sum(move_seconds(plan, a, b) for a, b in itertools.pairwise(path))
     audio = 1 + 0.4 + 10 + 0.5  # two groups of two impulses 100 ms apart
     assert take_seconds(plan) == pytest.approx(audio)
     expect = 4 * (audio + TAKE_OVERHEAD_S) + moves + homing_seconds(plan) + 30

@@ -84,11 +84,13 @@ def test_a_manifest_line_cut_in_the_middle_moves_its_takes_aside(session):
     (session / "manifest.jsonl").write_bytes(b"\n".join(lines))
     before = digests(session)
     checked = verify(session)
-    assert checked.returncode == 2 and "line 2: damaged" in checked.stdout
+    assert checked.returncode == 2
+    assert "line 2: damaged" in checked.stdout
     assert checked.stdout.count(f"{victim}.") == 3  # its three files are unlisted
     result = resume(session)
     assert result.returncode == 0, result.stderr
-    assert "warning:" in result.stderr and ".orphans" in result.stderr  # shown despite --quiet
+    assert "warning:" in result.stderr
+    assert ".orphans" in result.stderr
     assert_nothing_lost(before, session)
     assert len(list((session / "takes" / ".orphans").rglob(f"{victim}.*.wav"))) == 3
     assert_complete(session)
@@ -102,7 +104,8 @@ def test_files_that_are_not_the_sessions_are_left_alone(session):
     result = resume(session)
     assert result.returncode == 0, result.stderr
     assert "not this session's are left alone: notes.txt, other-session" in result.stderr
-    assert (session / "takes" / "notes.txt").is_file() and (session / "takes" / "other-session").is_dir()
+    assert (session / "takes" / "notes.txt").is_file()
+    assert (session / "takes" / "other-session").is_dir()
     assert digests(session) == before
 
 
@@ -116,7 +119,8 @@ def test_a_torn_last_manifest_line_is_cut_off_and_kept_beside(session):
     assert result.returncode == 0, result.stderr
     assert "torn line" in result.stderr
     kept = list(session.glob("manifest.jsonl.torn-*"))
-    assert len(kept) == 1 and kept[0].read_bytes() == fragment
+    assert len(kept) == 1
+    assert kept[0].read_bytes() == fragment
     assert_nothing_lost(before, session)
     assert_complete(session)
 
@@ -149,7 +153,8 @@ def test_a_damaged_take_is_moved_aside_and_recorded_again(session, damage):
     damage(path)
     before = digests(session)
     checked = verify(session)
-    assert checked.returncode == 2 and f"{path.name}" in checked.stdout
+    assert checked.returncode == 2
+    assert f"{path.name}" in checked.stdout
     result = resume(session)
     assert result.returncode == 0, result.stderr
     assert f"take {record['take_id']} is damaged" in result.stderr
@@ -168,8 +173,10 @@ def test_verify_lists_every_problem_one_line_each(session):
     assert result.returncode == 2
     lines = result.stdout.splitlines()
     assert len(lines) == 4, result.stdout
-    assert any("checksum mismatch" in line for line in lines) and any("missing" in line for line in lines)
-    assert any(f"line {n}: damaged" in line for line in lines) and any("torn line" in line for line in lines)
+    assert any("checksum mismatch" in line for line in lines)
+    assert any("missing" in line for line in lines)
+    assert any(f"line {n}: damaged" in line for line in lines)
+    assert any("torn line" in line for line in lines)
     assert "4 problem(s)" in result.stderr
 
 
@@ -180,7 +187,8 @@ def test_a_manifest_line_without_record_keys_is_skipped_not_a_traceback(session)
     before = digests(session)
     result = resume(session)
     assert result.returncode == 0, result.stderr
-    assert f"line(s) {n} damaged" in result.stderr and "every setting is already captured" in result.stderr
+    assert f"line(s) {n} damaged" in result.stderr
+    assert "every setting is already captured" in result.stderr
     assert digests(session) == before
     assert_complete(session)
 
@@ -224,7 +232,8 @@ def test_a_read_only_takes_folder_is_one_line(session, tmp_path, read_only):
     subprocess.run(["mount", "-o", "remount,ro,bind", str(read_only)], check=True)
     before = digests(session)
     line = one_line_error(resume(session))
-    assert "Read-only file system" in line and f"--resume {session}" in line
+    assert "Read-only file system" in line
+    assert f"--resume {session}" in line
     assert digests(session) == before
 
 
@@ -234,7 +243,7 @@ def edit_session_yaml(folder: Path, change) -> None:
 
 
 @pytest.mark.parametrize(
-    "change, message",
+    ("change", "message"),
     [
         (lambda info: list(info), "a list, not a mapping"),
         (lambda info: {k: v for k, v in info.items() if k != "route"}, "no route"),
@@ -250,7 +259,8 @@ def test_a_damaged_or_edited_session_yaml_is_one_line(session, change, message):
     before = digests(session)
     assert message in one_line_error(resume(session))
     checked = verify(session)
-    assert checked.returncode == 2 and message in checked.stdout
+    assert checked.returncode == 2
+    assert message in checked.stdout
     assert digests(session) == before
 
 
@@ -276,7 +286,9 @@ def test_the_trainer_refuses_a_damaged_take_with_an_alert(session):
         for line in (session / "events.jsonl").read_text().splitlines()
         if '"train_take_refused"' in line
     ]
-    assert len(alerts) == 1 and alerts[0]["take_id"] == damaged_id and "checksum mismatch" in alerts[0]["message"]
+    assert len(alerts) == 1
+    assert alerts[0]["take_id"] == damaged_id
+    assert "checksum mismatch" in alerts[0]["message"]
 
 
 def test_an_older_session_with_a_relative_plan_path_still_resumes(session, tmp_path):
@@ -300,7 +312,8 @@ def test_a_shared_takes_folder_keeps_the_other_sessions_takes(session, tmp_path)
     before = digests(session)
     result = resume(session)
     assert result.returncode == 0, result.stderr
-    assert "4 file(s)" in result.stderr and "left alone" in result.stderr
+    assert "4 file(s)" in result.stderr
+    assert "left alone" in result.stderr
     assert_nothing_lost(before, session)
     assert (shared / "t0001_B3_M2_T8_G4.wet.wav.partial").exists()
     assert_complete(session)

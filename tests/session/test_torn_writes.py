@@ -78,14 +78,18 @@ def test_a_fragment_that_could_not_be_cut_never_fuses_with_the_next_line(tmp_pat
     assert torn_tail(path)  # the fragment is there
     append_line_synced(path, '{"n": 3}')
     lines = path.read_bytes().splitlines()
-    assert lines[0] == b'{"n": 1}' and lines[-1] == b'{"n": 3}' and len(lines) == 3
+    assert lines[0] == b'{"n": 1}'
+    assert lines[-1] == b'{"n": 3}'
+    assert len(lines) == 3
 
 
 def test_a_torn_last_line_is_repaired_after_saving_it_beside(tmp_path):
     path = tmp_path / "manifest.jsonl"
     path.write_bytes(b'{"n": 1}\n{"n": 2, "pa')
     kept = repair_torn_tail(path)
-    assert kept is not None and kept.parent == tmp_path and kept.read_bytes() == b'{"n": 2, "pa'
+    assert kept is not None
+    assert kept.parent == tmp_path
+    assert kept.read_bytes() == b'{"n": 2, "pa'
     assert path.read_bytes() == b'{"n": 1}\n'
     assert repair_torn_tail(path) is None  # nothing left to repair
 
@@ -113,7 +117,8 @@ def test_a_failed_manifest_append_stores_no_take_and_resume_loses_none(tmp_path,
     short_writes("manifest.jsonl", after=2, fail=fault == "enospc", cut_fails="cut" in fault)
     with pytest.raises(UserError, match="disk full") as err:
         run_capture(options(plan_file=plan, session=folder))
-    assert "\n" not in str(err.value) and f"--resume {folder}" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert f"--resume {folder}" in str(err.value)
     monkeypatch.setattr(os, "write", REAL_WRITE)
     monkeypatch.setattr(os, "ftruncate", REAL_FTRUNCATE)
     assert len(read_manifest(folder)) == 2
@@ -164,7 +169,9 @@ def test_a_full_disk_during_a_manifest_append_then_resume(tmp_path, small_disk, 
     monkeypatch.setattr(os, "write", REAL_WRITE)
     assert "\n" not in str(err.value)
     assert short and short[0][0] == 100, f"the manifest line was written short: {short}"
-    assert fillers and len(read_manifest(folder)) == 2 and not scan_manifest(folder).torn
+    assert fillers
+    assert len(read_manifest(folder)) == 2
+    assert not scan_manifest(folder).torn
     fillers[0].unlink()
     before = digests(folder)
     assert run_capture(options(resume=folder)) == 0
@@ -182,5 +189,6 @@ def test_a_checkpoint_on_a_full_disk_is_one_line_and_leaves_no_partial(small_dis
 
     with pytest.raises(UserError, match="disk is full") as err:
         checkpoint.save(path, {"model": {"w": torch.zeros(100_000)}})
-    assert "\n" not in str(err.value) and "rig train again" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert "rig train again" in str(err.value)
     assert not list(path.parent.iterdir())

@@ -3,6 +3,8 @@ gain distorts, and both devices have level-dependent memory."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -29,34 +31,39 @@ def sweep(knob, lo, hi):
 def test_bass_moves_the_lows():
     d = sweep("bass", 0, 10)
     assert d[80] > 6
-    assert abs(d[2000]) < 1.5 and abs(d[5000]) < 1.5
+    assert abs(d[2000]) < 1.5
+    assert abs(d[5000]) < 1.5
     assert d[80] > d[700] + 4
 
 
 def test_middle_moves_the_mids():
     d = sweep("middle", 0, 10)
     assert d[700] > 6
-    assert d[700] > d[80] + 4 and d[700] > d[5000] + 2
+    assert d[700] > d[80] + 4
+    assert d[700] > d[5000] + 2
 
 
 def test_treble_moves_the_highs():
     d = sweep("treble", 0, 10)
-    assert d[5000] > 6 and d[2000] > 4
+    assert d[5000] > 6
+    assert d[2000] > 4
     assert abs(d[80]) < 1.5
     assert d[5000] > d[200] + 5
 
 
 def test_presence_lifts_only_the_top():
     d = sweep("presence", 0, 10)
-    assert d[5000] > 3 and abs(d[200]) < 0.5
+    assert d[5000] > 3
+    assert abs(d[200]) < 0.5
 
 
 @pytest.mark.parametrize("level", [-30.0, -20.0])
 def test_gain_raises_distortion_monotonically(level):
     dev = quiet_amp()
     values = [thd(dev, {**BASE, "gain": g}, 440.0, level) for g in (0, 2, 4, 6, 8, 10)]
-    assert all(b > a for a, b in zip(values, values[1:])), values
-    assert values[0] < 0.1 and values[-1] > 0.3
+    assert all(b > a for a, b in itertools.pairwise(values)), values
+    assert values[0] < 0.1
+    assert values[-1] > 0.3
 
 
 def test_fuzz_knob_adds_gain_and_sustain():
@@ -65,9 +72,9 @@ def test_fuzz_knob_adds_gain_and_sustain():
     once driven, and the gate's crossover distortion is high at every setting.)"""
     dev = make_device("fuzz", noise=False)
     gains = [frequency_response(dev, {"fuzz": f}, [500.0], -70.0)[0] for f in (0, 3, 6, 10)]
-    assert all(b > a + 3 for a, b in zip(gains, gains[1:])), gains
+    assert all(b > a + 3 for a, b in itertools.pairwise(gains)), gains
     gates = [gate_level(-20.0, f) for f in (0, 3, 6, 10)]
-    assert all(b < a - 3 for a, b in zip(gates, gates[1:])), gates
+    assert all(b < a - 3 for a, b in itertools.pairwise(gates)), gates
 
 
 def probe_after_burst(kind, knobs, probe_db, f_probe=440.0, f_burst=110.0):
@@ -132,5 +139,5 @@ def test_fuzz_decay_gates_earlier_after_a_loud_attack():
     """The same decaying note is chopped off at a higher level when it started loud: the
     attack's charge still holds the bias towards cutoff (the sputtery decay)."""
     levels = [gate_level(s, 3) for s in (0.0, -10.0, -20.0, -30.0)]
-    assert all(a > b for a, b in zip(levels, levels[1:])), levels
+    assert all(a > b for a, b in itertools.pairwise(levels)), levels
     assert levels[0] > levels[-1] + 4, levels

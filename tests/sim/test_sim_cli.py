@@ -18,7 +18,8 @@ def test_response_writes_pngs(tmp_path):
     assert main(["sim", "response", "--kind", "fuzz", "--out", str(tmp_path)]) == 0
     for name in ("fuzz_frequency.png", "fuzz_transfer.png"):
         data = (tmp_path / name).read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len(data) > 10_000
 
 
 def test_offline_render_matches_the_device(tmp_path):
@@ -46,11 +47,12 @@ def test_offline_render_matches_the_device(tmp_path):
     y, fs = sf.read(tmp_path / "out.wav", dtype="float32")
     dev = make_device("amp")
     dev.set_knobs({"gain": 7, "bass": 2, "treble": 9})
-    assert fs == FS and np.array_equal(y, dev.process(x))
+    assert fs == FS
+    assert np.array_equal(y, dev.process(x))
 
 
 @pytest.mark.parametrize(
-    "argv, words",
+    ("argv", "words"),
     [
         (["sim", "dut", "--jack", "--set", "gain"], "NAME=VALUE"),
         (["sim", "dut", "--jack", "--set", "drive=3"], "unknown knob"),
@@ -62,7 +64,9 @@ def test_offline_render_matches_the_device(tmp_path):
 def test_user_errors_are_one_line(argv, words, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("rig: error:") and words in err and "\n" not in err
+    assert err.startswith("rig: error:")
+    assert words in err
+    assert "\n" not in err
 
 
 def test_shaft_file_drives_the_knobs_through_the_plan(monkeypatch, tmp_path):

@@ -162,7 +162,8 @@ def test_cli_dut_serves_on_jack(server, tmp_path):
         while time.monotonic() < deadline and "fuzzdut:out" not in names:
             names = [p.name for p in probe.get_ports()]
             time.sleep(0.1)
-        assert "fuzzdut:in" in names and "fuzzdut:out" in names
+        assert "fuzzdut:in" in names
+        assert "fuzzdut:out" in names
     finally:
         probe.close()
         proc.send_signal(2)

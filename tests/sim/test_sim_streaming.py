@@ -37,7 +37,8 @@ def test_block_size_invariance_is_exact(kind):
     ref_dev.set_knobs(KNOB_SETS[kind])
     at = 9011  # mid-block, off the coefficient grid: the glide crosses block edges
     ref = run_blocks(ref_dev, prog, [len(prog)], at, CHANGES[kind])
-    assert ref.dtype == np.float32 and len(ref) == len(prog)
+    assert ref.dtype == np.float32
+    assert len(ref) == len(prog)
     for sizes in ([1, 2, 3], [7], [64], [256], [4096], [3, 500, 17, 1024, 129]):
         dev = make_device(kind, seed=5)
         dev.set_knobs(KNOB_SETS[kind])

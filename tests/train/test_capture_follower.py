@@ -62,7 +62,8 @@ def test_capture_aborted_with_too_few_takes_exits_cleanly(tmp_path):
     first = [s for s in session.settings() if s.split == "train"][:1]
     _capture(session, first, 0.0, end="aborted")
     result = TrainingRun(session.folder, tiny_config("tcn"), quick_options(follow=True, poll_s=0.01)).run()
-    assert result.status == "skipped" and "fewer than the 4 needed" in result.message
+    assert result.status == "skipped"
+    assert "fewer than the 4 needed" in result.message
     assert [e["kind"] for e in events(session.folder, "alert")] == ["train_skipped"]
     assert not (session.folder / "train" / "tiny-tcn" / "best.pt").exists()
 
@@ -75,7 +76,8 @@ def test_follower_sees_end_resume_and_silence(tmp_path):
     assert not follower.ended
     log.emit("aborted", reason="user")
     follower.poll()
-    assert follower.ended and follower.aborted
+    assert follower.ended
+    assert follower.aborted
     log.emit("run_started")  # capture --resume
     follower.poll()
     assert not follower.ended

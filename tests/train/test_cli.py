@@ -32,13 +32,13 @@ def test_train_follow_on_a_finished_capture_then_render_and_export(session, tmp_
     assert main(argv) == 0
     assert "tiny-tcn: finished (max_epochs), test ESR" in capsys.readouterr().out
     train = session.folder / "train"
-    assert (
-        "## tiny-tcn" in (train / "report.md").read_text()
-        and "(tiny-tcn/loss_curves.png)" in (train / "report.md").read_text()
-    )
+    assert "## tiny-tcn" in (train / "report.md").read_text()
+    assert "(tiny-tcn/loss_curves.png)" in (train / "report.md").read_text()
     card = json.loads((train / "tiny-tcn" / "export" / "model.json").read_text())
-    assert card["knobs"][0]["name"] == "gain" and card["plan_hash"] == session.info["plan_hash"]
-    assert card["metrics"]["test"]["per_setting"] and card["receptive_field"] == 7
+    assert card["knobs"][0]["name"] == "gain"
+    assert card["plan_hash"] == session.info["plan_hash"]
+    assert card["metrics"]["test"]["per_setting"]
+    assert card["receptive_field"] == 7
 
     (train / "tiny-tcn" / "export" / "model.onnx").unlink()
     assert main(["export", str(session.folder), "--model", "tiny-tcn"]) == 0

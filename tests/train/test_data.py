@@ -21,7 +21,8 @@ def test_pool_holds_test_takes_apart_and_unloaded(session):
     assert len(pool.test_records) == len(test_settings) == 2
     assert {r["setting_id"] for r in pool.test_records} == test_settings
     assert not any(t.setting_id in test_settings for t in pool.train + pool.val)
-    assert len(pool.train) == 6 and len(pool.val) == 2  # 8 settings, validation_fraction 0.25
+    assert len(pool.train) == 6
+    assert len(pool.val) == 2
 
 
 def test_a_test_take_in_a_train_batch_is_refused(session):
@@ -31,12 +32,12 @@ def test_a_test_take_in_a_train_batch_is_refused(session):
     test_ids = {r["setting_id"] for r in pool.test_records}
     leaked = pool.load_test()[0]
     with pytest.raises(SplitLeak):
-        check_split(pool.train + [leaked], "train", test_ids)
+        check_split([*pool.train, leaked], "train", test_ids)
     leaked.split = "train"  # even relabelled, its setting id gives it away
     with pytest.raises(SplitLeak):
         SegmentSampler(800, 0, test_ids).batch([leaked], 2)
     with pytest.raises(SplitLeak):
-        val_batches(pool.val + [leaked], 800, 0, test_ids, 8, 4)
+        val_batches([*pool.val, leaked], 800, 0, test_ids, 8, 4)
 
 
 def test_manifest_split_disagreeing_with_the_plan_is_refused(session):
@@ -58,7 +59,9 @@ def test_segments_carry_context_from_before_the_content(session):
     assert take.offset == 100  # the pre-roll is in the file, so the full context is real audio
     sampler = SegmentSampler(segment=1000, context=100, test_setting_ids=set())
     batch = sampler.batch([take], 3)
-    assert batch.x.shape == (3, 1, 1100) and batch.y.shape == (3, 1, 1000) and batch.c.shape == (3, 2)
+    assert batch.x.shape == (3, 1, 1100)
+    assert batch.y.shape == (3, 1, 1000)
+    assert batch.c.shape == (3, 2)
     np.testing.assert_allclose(batch.c[0].numpy(), [record["knobs_norm"]["gain"], record["knobs_norm"]["tone"]])
     # the target is the device's response to the input including its context
     full = device(take.x, record["knobs_norm"])

@@ -48,7 +48,9 @@ def test_train_on_a_missing_device_exits_2_with_one_line(session, tmp_path, caps
     cfg_path = write_config(tmp_path, tiny_config("tcn"))
     assert main(["train", str(session.folder), "--model", str(cfg_path), "--quiet", "--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--device cuda" in err[0] and "use --device cpu" in err[0]
+    assert len(err) == 1
+    assert "--device cuda" in err[0]
+    assert "use --device cpu" in err[0]
     assert not (session.folder / "train" / "tiny-tcn").exists()  # refused before anything was written
 
 
@@ -75,5 +77,6 @@ def test_explicit_cpu_trains_and_defaults_the_batch_to_the_device(session):
     trainer = TrainingRun(
         session.folder, tiny_config("tcn"), quick_options(device="cpu", batch_size=None, max_epochs=1)
     )
-    assert trainer.opts.batch_size == 8 and trainer.device.type == "cpu"
+    assert trainer.opts.batch_size == 8
+    assert trainer.device.type == "cpu"
     assert trainer.run().status == "finished"

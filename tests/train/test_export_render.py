@@ -42,7 +42,8 @@ def test_exports_reproduce_the_eager_model(tmp_path, kind):
     onnx = ort.InferenceSession(files["onnx"], providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(onnx.run(None, {"x": x.numpy(), "c": c.numpy()})[0], want, atol=1e-4)
     card = json.loads(open(files["card"]).read())
-    assert card["export"]["onnx"]["max_abs_err"] <= 1e-4 and card["knobs"] == KNOBS
+    assert card["export"]["onnx"]["max_abs_err"] <= 1e-4
+    assert card["knobs"] == KNOBS
 
 
 @pytest.mark.parametrize("kind", ["tcn-tf", "lstm"])
@@ -55,7 +56,8 @@ def test_streaming_render_equals_whole_file(tmp_path, kind):
     with torch.no_grad():
         whole = loaded.model(torch.from_numpy(audio)[None, None], controls(values, loaded.knobs))[0, 0].numpy()
     np.testing.assert_allclose(streamed, whole, atol=1e-5)
-    assert isinstance(loaded, Loaded) and loaded.sample_rate == 48000
+    assert isinstance(loaded, Loaded)
+    assert loaded.sample_rate == 48000
 
 
 def test_render_command_writes_the_file(tmp_path, capsys):
@@ -76,7 +78,8 @@ def test_render_command_writes_the_file(tmp_path, capsys):
         == 0
     )
     out, sr = sf.read(tmp_path / "out.wav", dtype="float32")
-    assert sr == 48000 and len(out) == 4800
+    assert sr == 48000
+    assert len(out) == 4800
     assert "gain=6, tone=5" in capsys.readouterr().out  # unnamed knobs sit mid-range
 
 
@@ -90,7 +93,7 @@ def render_dir(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    "settings, model, infile, message",
+    ("settings", "model", "infile", "message"),
     [
         ("drive=3", "tcn", "in.wav", "unknown knob 'drive'"),
         ("gain=11", "tcn", "in.wav", "outside the dial range 0..10"),
@@ -112,7 +115,9 @@ def test_render_errors_are_one_line_exit_2(render_dir, capsys, settings, model, 
     ]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("rig: error:") and message in err and err.count("\n") == 1
+    assert err.startswith("rig: error:")
+    assert message in err
+    assert err.count("\n") == 1
 
 
 def test_render_error_from_the_real_command_has_no_traceback(render_dir):
@@ -132,12 +137,13 @@ def test_render_error_from_the_real_command_has_no_traceback(render_dir):
         capture_output=True,
         text=True,
     )
-    assert proc.returncode == 2 and proc.stderr.startswith("rig: error: --set: unknown knob 'drive'")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("rig: error: --set: unknown knob 'drive'")
     assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize(
-    "model, infile, outfile, message",
+    ("model", "infile", "outfile", "message"),
     [
         ("tcn", "empty.wav", "out.wav", "holds no samples"),
         ("tcn", "in.wav", "outdir", "is a folder"),
@@ -152,5 +158,9 @@ def test_render_bad_files_are_one_line_exit_2(render_dir, capsys, model, infile,
     argv = ["render", "--model", str(render_dir / model), str(render_dir / infile), str(render_dir / outfile)]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("rig: error:") and message in err and err.count("\n") == 1 and "delete" not in err
-    assert (render_dir / "in.wav").read_bytes() == before and not (render_dir / "out").exists()
+    assert err.startswith("rig: error:")
+    assert message in err
+    assert err.count("\n") == 1
+    assert "delete" not in err
+    assert (render_dir / "in.wav").read_bytes() == before
+    assert not (render_dir / "out").exists()

@@ -42,7 +42,7 @@ def test_train_loss_is_weighted_l1_plus_auraloss_mrstft():
     assert float(TrainLoss(10, 1)(pred, target)) == pytest.approx(want, rel=1e-5)
 
 
-@pytest.mark.parametrize("in_ch, dilation", [(1, 1), (16, 4), (16, 256)])
+@pytest.mark.parametrize(("in_ch", "dilation"), [(1, 1), (16, 4), (16, 256)])
 def test_dilated_conv_backward_equals_aten(in_ch, dilation):
     torch.manual_seed(0)
     conv = nn.Conv1d(in_ch, 16, 7, dilation=dilation).double()
@@ -93,7 +93,7 @@ def test_tcn_training_gradients_equal_plain_conv(monkeypatch):
         assert torch.allclose(f, p, rtol=1e-7, atol=1e-12)
 
 
-@pytest.mark.parametrize("n0, frame", [(0, 1000), (37, 91), (127, 1), (5, 256)])
+@pytest.mark.parametrize(("n0", "frame"), [(0, 1000), (37, 91), (127, 1), (5, 256)])
 def test_held_affine_equals_expanded_affine(n0, frame):
     """Per-block gamma/beta by broadcasting equals writing them out at every sample."""
     gen = torch.Generator().manual_seed(5)

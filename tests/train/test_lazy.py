@@ -39,7 +39,8 @@ def test_segment_reads_equal_whole_file_reads(session):
     a = SegmentSampler(4000, 100, set(), seed=3).batch(from_disk.train, 6)
     b = SegmentSampler(4000, 100, set(), seed=3).batch(in_memory.train, 6)
     assert a.take_ids == b.take_ids
-    assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
+    assert np.array_equal(a.x, b.x)
+    assert np.array_equal(a.y, b.y)
     va = val_batches(from_disk.val, 4000, 100, set(), 8, 4)
     vb = val_batches(in_memory.val, 4000, 100, set(), 8, 4)
     assert all(np.array_equal(p.x, q.x) and np.array_equal(p.y, q.y) for p, q in zip(va, vb))
@@ -49,7 +50,8 @@ def test_the_cache_holds_whole_takes_only_up_to_its_budget(session):
     pool = _pool(session, cache_mb=1.0)  # each 1.1 s take is ~0.4 MB of x + y
     SegmentSampler(4000, 100, set(), seed=0).batch(pool.train, 32)
     per_take = pool.train[0].length * 8
-    assert len(pool.cache.arrays) == 2 and pool.cache.used == 2 * per_take <= 2**20
+    assert len(pool.cache.arrays) == 2
+    assert pool.cache.used == 2 * per_take <= 2**20
 
 
 def test_a_session_larger_than_the_cache_trains(session):
@@ -57,9 +59,11 @@ def test_a_session_larger_than_the_cache_trains(session):
     opts = quick_options(max_epochs=3, cache_mb=0.5, on_batch=lambda split, ids: seen[split].update(ids))
     trainer = TrainingRun(session.folder, tiny_config("tcn"), opts)
     result = trainer.run()
-    assert result.status == "finished" and math.isfinite(result.test["esr"])
+    assert result.status == "finished"
+    assert math.isfinite(result.test["esr"])
     cache = trainer.pool.cache
-    assert cache.used <= 0.5 * 2**20 and len(cache.arrays) < trainer.pool.takes_used
+    assert cache.used <= 0.5 * 2**20
+    assert len(cache.arrays) < trainer.pool.takes_used
     assert len(seen["train"]) > len(cache.arrays)  # takes outside the cache were trained on too
     test_ids = {r["take_id"] for r in read_manifest(session.folder) if r["split"] == "test"}
     assert not (seen["train"] | seen["val"]) & test_ids
@@ -69,9 +73,8 @@ def test_cosine_schedule_warms_up_then_decays_to_the_floor():
     assert cosine_factor(0.0, 0, 10, 0.02) == 0.1
     assert cosine_factor(0.0, 50, 10, 0.02) == 1.0
     assert math.isclose(cosine_factor(0.5, 50, 10, 0.02), 0.51)
-    assert math.isclose(cosine_factor(1.0, 50, 10, 0.02), 0.02) and cosine_factor(2.0, 50, 0, 0.02) == cosine_factor(
-        1.0, 50, 0, 0.02
-    )
+    assert math.isclose(cosine_factor(1.0, 50, 10, 0.02), 0.02)
+    assert cosine_factor(2.0, 50, 0, 0.02) == cosine_factor(1.0, 50, 0, 0.02)
 
 
 def test_cosine_schedule_follows_the_budget_and_recoveries(session):

@@ -20,15 +20,15 @@ def test_train_loss_weights_and_metrics():
     assert float(TrainLoss(10, 1)(y, y)) == pytest.approx(0.0, abs=1e-5)
     assert float(TrainLoss(2, 0)(y + 0.1, y)) == pytest.approx(0.2, rel=1e-5)
     m = metrics(0.9 * y, y, mrstft_loss())
-    assert m["esr"] == pytest.approx(0.01, rel=1e-5) and esr(0.9 * y, y) == pytest.approx(0.01, rel=1e-5)
-    assert m["mape"] == pytest.approx(0.1, rel=1e-4) and m["mse"] == pytest.approx(
-        0.01 * float((y**2).mean()), rel=1e-4
-    )
+    assert m["esr"] == pytest.approx(0.01, rel=1e-5)
+    assert esr(0.9 * y, y) == pytest.approx(0.01, rel=1e-5)
+    assert m["mape"] == pytest.approx(0.1, rel=1e-4)
+    assert m["mse"] == pytest.approx(0.01 * float((y**2).mean()), rel=1e-4)
     assert m["mrstft"] > 0
 
 
 @pytest.mark.parametrize(
-    "value, band",
+    ("value", "band"),
     [
         (0.005, "great"),
         (0.02, "not bad"),

@@ -80,20 +80,20 @@ def test_options_do_not_change_param_count():
     assert make("tcn-tf-45-s-16", interpolate=True, exact_crop=True).n_params() == make("tcn-tf-45-s-16").n_params()
 
 
-@pytest.mark.parametrize("name,opts", VARIANTS, ids=IDS)
+@pytest.mark.parametrize(("name", "opts"), VARIANTS, ids=IDS)
 def test_shapes_and_finite_output(name, opts):
     m = make(name, **opts)
     for length in (100, 1000, 1537):  # below one 128-block, odd lengths
         x, c = inputs(length=length)
         with torch.no_grad():
             y = m(x * 4, c)  # loud input: tanh output must stay finite and bounded
-        assert y.shape == (2, 1, length) and y.dtype == torch.float32
-        assert torch.isfinite(y).all() and (
-            y.abs().max() <= 1 or not getattr(m, "final_tanh", True)
-        )  # NAM variant: no tanh
+        assert y.shape == (2, 1, length)
+        assert y.dtype == torch.float32
+        assert torch.isfinite(y).all()
+        assert y.abs().max() <= 1 or not getattr(m, "final_tanh", True)
 
 
-@pytest.mark.parametrize("name,opts", VARIANTS, ids=IDS)
+@pytest.mark.parametrize(("name", "opts"), VARIANTS, ids=IDS)
 def test_streaming_equals_whole_file(name, opts):
     m = make(name, **opts)
     x, c = inputs(length=1800)
@@ -109,7 +109,7 @@ def test_streaming_equals_whole_file(name, opts):
     torch.testing.assert_close(torch.cat(parts, dim=-1), whole, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("name,opts", VARIANTS, ids=IDS)
+@pytest.mark.parametrize(("name", "opts"), VARIANTS, ids=IDS)
 def test_causal(name, opts):
     m = make(name, **opts)
     x, c = inputs(length=1200)
@@ -240,4 +240,6 @@ def test_s4_onnx_export_through_the_exporter(tmp_path):
     card = {"config": cfg.model_dump(mode="json"), "knobs": [], "sample_rate": 48000}
     files = export_model(m, tmp_path, card)
     result = json.loads(Path(files["card"]).read_text())["export"]["onnx"]
-    assert "error" not in result and result["max_abs_err"] <= 1e-4 and result["dynamic_length"]
+    assert "error" not in result
+    assert result["max_abs_err"] <= 1e-4
+    assert result["dynamic_length"]

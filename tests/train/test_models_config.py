@@ -23,19 +23,21 @@ def test_named_configs_load(name):
     assert cfg.training.segment_s == (0.25 if cfg.backbone == "tcn" else 0.5)  # CPU defaults (papers: 3.0)
     assert (cfg.training.tbptt_samples == 4800) == (cfg.backbone == "lstm")
     assert cfg.training.lr == {"tcn": 0.005, "s4": 0.01}.get(cfg.backbone, cfg.training.lr)
-    assert cfg.conditioner.interpolate is False and not cfg.architecture.exact_crop
+    assert cfg.conditioner.interpolate is False
+    assert not cfg.architecture.exact_crop
 
 
 def test_defaults(tmp_path):
     path = tmp_path / "m.yaml"
     path.write_text(GOOD)
     cfg = load_model_config(path)
-    assert cfg.conditioner.block_size == 128 and cfg.training.loss.l1 == 10.0
+    assert cfg.conditioner.block_size == 128
+    assert cfg.training.loss.l1 == 10.0
     assert cfg.training.segment_s == 3.0  # the papers' value stays the field default
 
 
 @pytest.mark.parametrize(
-    "text,field,hint",
+    ("text", "field", "hint"),
     [
         (GOOD + "colour: red\n", "colour", "unknown key"),
         (GOOD.replace("conditioning: film", "conditioning: concat"), "conditioning", "not available for tcn"),

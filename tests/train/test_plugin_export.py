@@ -70,8 +70,11 @@ def test_nam_snapshot_round_trips_through_the_nam_package(tmp_path, capsys):
     np.testing.assert_allclose(theirs, want, atol=1e-4)
     meta = doc["metadata"]
     assert (doc["architecture"], doc["sample_rate"], doc["version"]) == ("LSTM", 48000.0, "0.5.4")
-    assert meta["gear_type"] == "amp" and meta["input_level_dbu"] == 4.0 and meta["output_level_dbu"] == 10.5
-    assert meta["rig"]["knobs"] == {"gain": 6.0, "tone": 4.0} and meta["training"]["validation_esr"] == 0.031
+    assert meta["gear_type"] == "amp"
+    assert meta["input_level_dbu"] == 4.0
+    assert meta["output_level_dbu"] == 10.5
+    assert meta["rig"]["knobs"] == {"gain": 6.0, "tone": 4.0}
+    assert meta["training"]["validation_esr"] == 0.031
     assert meta["name"] == "Sim amp gain=6 tone=4"
 
 
@@ -112,18 +115,21 @@ def test_nam_sweep_writes_a_pack_with_the_knobs_in_metadata_and_name(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name,why", [("lstm-c-32", "lstm/concat (tanh head)"), ("tcn-f-45-s-16", "is tcn"), ("lstm-tvc-32", "lstm/tvcond")]
+    ("name", "why"),
+    [("lstm-c-32", "lstm/concat (tanh head)"), ("tcn-f-45-s-16", "is tcn"), ("lstm-tvc-32", "lstm/tvcond")],
 )
 def test_nam_refuses_models_without_an_exact_nam_form(tmp_path, capsys, name, why):
     _, folder = exported(tmp_path, name)
     assert main(["export", "--nam", str(folder)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and why in err and "models/lstm-c-32-nam.yaml" in err
+    assert len(err.splitlines()) == 1
+    assert why in err
+    assert "models/lstm-c-32-nam.yaml" in err
     assert not (folder / "nam").exists() or not any((folder / "nam").iterdir())
 
 
 @pytest.mark.parametrize(
-    "args,hint",
+    ("args", "hint"),
     [
         (["--sweep", "gain=0:10"], "name=start:stop:count"),
         (["--sweep", "gain=0:20:3"], "outside the dial range"),
@@ -136,7 +142,8 @@ def test_nam_bad_settings_are_one_line(tmp_path, capsys, args, hint):
     _, folder = exported(tmp_path, "lstm-c-32-nam")
     assert main(["export", "--nam", *args, str(folder)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and hint in err
+    assert len(err.splitlines()) == 1
+    assert hint in err
 
 
 # --- Proteus -------------------------------------------------------------------------------
@@ -151,7 +158,8 @@ def read_proteus(doc: dict):
     b = np.array(sd["rec.bias_ih_l0"]) + np.array(sd["rec.bias_hh_l0"])
     lin_w, lin_b = np.array(sd["lin.weight"]).reshape(-1), np.array(sd["lin.bias"]).reshape(-1)[0]
     hidden = md["hidden_size"]
-    assert w_ih.shape == (4 * hidden, md["input_size"]) and w_hh.shape == (4 * hidden, hidden)
+    assert w_ih.shape == (4 * hidden, md["input_size"])
+    assert w_hh.shape == (4 * hidden, hidden)
 
     def sigmoid(v):
         return 1 / (1 + np.exp(-v))
@@ -180,7 +188,8 @@ def test_proteus_json_played_by_an_independent_reader(tmp_path, capsys, n_knobs)
     out = tmp_path / "proteus" / "fuzz.json"
     assert main(["export", "--proteus", "--out", str(out), str(folder)]) == 0
     doc = json.loads(out.read_text())
-    assert doc["model_data"]["input_size"] == 1 + n_knobs and doc["model_data"]["hidden_size"] == 40
+    assert doc["model_data"]["input_size"] == 1 + n_knobs
+    assert doc["model_data"]["hidden_size"] == 40
     x = probe_signal(0.1)
     values = {"gain": 7.0, "tone": 2.5}
     want = ours(model, {k["name"]: values[k["name"]] for k in KNOBS[:n_knobs]}, x, KNOBS[:n_knobs])
@@ -190,14 +199,15 @@ def test_proteus_json_played_by_an_independent_reader(tmp_path, capsys, n_knobs)
 
 
 @pytest.mark.parametrize(
-    "name,n_knobs,hint",
+    ("name", "n_knobs", "hint"),
     [
         ("lstm-c-32-nam", 2, "lstm-c-40-proteus"),  # no input skip
         ("lstm-c-40-proteus", 3, "at most 2 knobs"),
     ],
 )
 def test_proteus_refusals_are_one_line(tmp_path, capsys, name, n_knobs, hint):
-    _, folder = exported(tmp_path, name, n_knobs, knobs=KNOBS + [{"name": "mid", "min": 0.0, "max": 10.0}])
+    _, folder = exported(tmp_path, name, n_knobs, knobs=[*KNOBS, {"name": "mid", "min": 0.0, "max": 10.0}])
     assert main(["export", "--proteus", str(folder)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and hint in err
+    assert len(err.splitlines()) == 1
+    assert hint in err

@@ -14,10 +14,15 @@ def test_a_bench_run_reports_its_figures_and_leaves_the_cached_session_alone(ses
     before = sorted(p.name for p in session.folder.rglob("*"))
     model = write_config(tmp_path, tiny_config("tcn"))
     run = train_once(session.folder, model, budget_minutes=0.02, threads=1, device="cpu")
-    assert run["model"] == "tiny-tcn" and run["device"] == "cpu" and run["stop_reason"] == "budget"
+    assert run["model"] == "tiny-tcn"
+    assert run["device"] == "cpu"
+    assert run["stop_reason"] == "budget"
     assert len(run["test_esr_per_setting"]) == 2
     assert math.isclose(run["test_esr_mean"], sum(r["esr"] for r in run["test_esr_per_setting"]) / 2, rel_tol=1e-3)
     assert run["test_esr_worst"] == max(r["esr"] for r in run["test_esr_per_setting"])
-    assert run["steps"] >= 1 and run["steps_per_s"] > 0 and run["samples_per_s"] > 0
-    assert run["peak_rss_mb"] > 50 and run["wall_s"] >= run["train_s"] > 0
+    assert run["steps"] >= 1
+    assert run["steps_per_s"] > 0
+    assert run["samples_per_s"] > 0
+    assert run["peak_rss_mb"] > 50
+    assert run["wall_s"] >= run["train_s"] > 0
     assert sorted(p.name for p in session.folder.rglob("*")) == before

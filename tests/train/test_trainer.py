@@ -24,7 +24,8 @@ def test_tiny_end_to_end_never_trains_on_test_settings(session):
     result = TrainingRun(session.folder, tiny_config("tcn"), opts).run()
 
     assert result.status == "finished"
-    assert seen["train"] and not seen["train"] & (test_takes | val_takes)
+    assert seen["train"]
+    assert not seen["train"] & (test_takes | val_takes)
     assert seen["val"] == val_takes
     out = session.folder / "train" / "tiny-tcn"
     for name in (
@@ -48,7 +49,8 @@ def test_tiny_end_to_end_never_trains_on_test_settings(session):
     assert {"train_loss", "val_loss", "val_esr", "lr", "takes_used", "val_mape", "val_mrstft"} <= set(epochs[0])
     assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]  # it learns
     test = events(session.folder, "train_test")[0]
-    assert len(test["per_setting"]) == 2 and math.isfinite(test["esr"])
+    assert len(test["per_setting"]) == 2
+    assert math.isfinite(test["esr"])
     assert "| **mean** |" in (out / "report.md").read_text()
 
 
@@ -85,8 +87,10 @@ def test_nan_loss_restores_the_last_good_checkpoint(session):
     trainer.model.forward = poisoned
     result = trainer.run()
     alerts = [e for e in events(session.folder, "alert") if e["kind"] == "train_diverged"]
-    assert len(alerts) == 1 and "restored epoch 2" in alerts[0]["message"]
-    assert result.status == "finished" and trainer.state.recoveries == 1
+    assert len(alerts) == 1
+    assert "restored epoch 2" in alerts[0]["message"]
+    assert result.status == "finished"
+    assert trainer.state.recoveries == 1
     lrs = [e["lr"] for e in events(session.folder, "train_epoch")]
     assert lrs[-1] == pytest.approx(lrs[0] * 0.5)
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
@@ -126,5 +130,6 @@ def test_epoch_has_at_least_epoch_steps_batches_and_stops_at_the_budget(session)
         ),
     )
     short.run()
-    assert short.state.stop_reason == "budget" and short.state.epoch == 1
+    assert short.state.stop_reason == "budget"
+    assert short.state.epoch == 1
     assert short.state.budget_used_s < 30  # 10,000 steps would take minutes

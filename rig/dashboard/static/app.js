@@ -8,7 +8,8 @@ const MAX_ALERT_ROWS = 50;
 const FRAME_MS = 250; // at most four redraws a second, whatever the push rate
 const STALE_MS = 15000; // no message (the server beats every 5 s): the connection is dead
 const OFFLINE_AFTER_MS = 3000; // shorter gaps (a reload, a reconnect) do not dim the page
-const CLIP_HOLD_S = 5;
+const CLIP_HOLD_MS = 2000; // a clip lamp stays lit this long after the last clipped block, or until clicked
+const LIVE_IDLE_MS = 1500; // no live levels for this long: the meters fall back to idle
 const RELOAD_GAP_MS = 2000; // a reload request while one just happened waits this long
 
 const $ = (id) => document.getElementById(id);
@@ -18,7 +19,7 @@ let skew = 0; // server clock minus browser clock, seconds
 let settingsById = new Map();
 let lastUpdate = 0; // browser ms of the last message or load
 const dirty = new Set();
-const ui = { dials: new Map(), meters: {}, rowsShown: 0, hover: null, lossGeom: null };
+const ui = { dials: new Map(), meters: {}, clipUntil: {}, liveAt: 0, rowsShown: 0, hover: null, lossGeom: null, playShown: "" };
 const serverNow = () => Date.now() / 1000 + skew;
 window.rigState = () => S; // for tests and the curious: the page's copy of /api/state
 
@@ -61,6 +62,7 @@ function connect() {
     const msg = JSON.parse(m.data);
     if (msg.reload) { ws.onclose = null; ws.close(); reload(); return; }
     skew = msg.now - Date.now() / 1000;
+    if (msg.live) { renderLive(msg.live); setConn("live"); return; }
     merge(S, msg, dirty);
     setConn("live");
     schedule();
@@ -144,8 +146,9 @@ function build() {
   }
   const meters = $("meters");
   meters.replaceChildren();
-  for (const ch of ["send", "loopback", "return"]) {
+  for (const ch of ["loopback", "return"]) {
     ui.meters[ch] = createMeter(ch);
+    ui.meters[ch].clip.onclick = () => { ui.clipUntil[ch] = 0; renderClips(); };
     meters.append(ui.meters[ch].el);
   }
   buildAxisPickers();
@@ -191,7 +194,9 @@ function renderRun() {
   const badge = $("run-state");
   const shown = phaseNow(S, serverNow());
   const paused = ph.name === "capture" && ph.capture.state === "paused";
-  badge.textContent = (paused ? "capture paused" : shown.label) + (ph.name === "aborted" && (ph.reason || run.reason) ? `: ${ph.reason || run.reason}` : "");
+  badge.textContent = (paused ? "capture paused" : shown.label) + (ph.name === "aborted" && (ph.reason || run.reason) ? `: ${ph.reason || run.reason}` : "") +
+    (ph.name === "done" && ph.reason ? " · not trained" : "");
+  badge.title = ph.reason || "";
   badge.className = `badge ${paused ? "paused" : ph.name}`;
   badge.dataset.phase = ph.name;
   const controllable = Boolean(run.control && token);
@@ -202,6 +207,7 @@ function renderRun() {
   $("btn-abort").textContent = ph.name === "capture" || !working ? "Abort" : "Stop";
   const note = !run.control ? "read-only: not the live run" : !token ? "open the URL printed in the terminal (with ?token=) to control" : "";
   if (!$("control-note").dataset.busy) $("control-note").textContent = note;
+  renderPlay();
   renderTitle();
 }
 
@@ -243,7 +249,7 @@ function tick() {
   $("eta").dataset.seconds = eta == null ? "" : eta.toFixed(1);
   $("rate").textContent = cap.rate_per_h ? `${fmt(cap.rate_per_h, 1)} takes/h` : "–";
   renderTitle();
-  if (S.levels) renderLevels();
+  renderClips();
   renderOffline();
 }
 
@@ -261,13 +267,25 @@ function renderCurrent() {
   $("robot").textContent = S.current.robot || "–";
 }
 
-function renderLevels() {
-  const l = S.levels;
-  if (!l) return;
-  const now = serverNow();
-  for (const ch of ["send", "loopback", "return"]) {
-    const clipT = l.clip_t?.[ch];
-    ui.meters[ch].set(l[`${ch}_dbfs`], clipT != null && now - clipT < CLIP_HOLD_S, l.clip_count?.[ch]);
+function renderLevels() {} // the last take's peaks are in the takes table; the meters are live
+
+// The recording path's levels, ~10 Hz while a take records (not part of the state: see push.py).
+function renderLive(live) {
+  ui.liveAt = Date.now();
+  $("meters").dataset.active = live.active ? "1" : "0";
+  $("levels-seq").textContent = live.active ? "recording" : "idle";
+  for (const ch of ["loopback", "return"]) {
+    if (!live.active) { ui.meters[ch].set(null, null); continue; }
+    ui.meters[ch].set(live.peak_dbfs?.[ch], live.rms_dbfs?.[ch]);
+    if (live.clipped?.[ch] > 0) ui.clipUntil[ch] = Date.now() + CLIP_HOLD_MS;
+  }
+  renderClips();
+}
+
+function renderClips() {
+  for (const ch of ["loopback", "return"]) ui.meters[ch]?.setClip((ui.clipUntil[ch] || 0) > Date.now());
+  if (ui.liveAt && Date.now() - ui.liveAt > LIVE_IDLE_MS && $("meters").dataset.active === "1") {
+    renderLive({ active: false });
   }
 }
 
@@ -460,6 +478,68 @@ async function control(action) {
     note.textContent = `${action} failed: ${err.message}`;
   } finally {
     delete note.dataset.busy;
+  }
+}
+
+// ---- Play panel: an attached `rig play` (rig/dashboard/play.py) -----------------------------
+function renderPlay() {
+  const p = S.run.player;
+  $("play-card").hidden = !p;
+  if (!p) { ui.playShown = ""; return; }
+  $("play-model").textContent = p.model;
+  $("play-note").textContent = token ? "" : "open the URL printed in the terminal (with ?token=) to move the knobs";
+  const shape = JSON.stringify(p.knobs);
+  if (ui.playShown !== shape) { buildPlay(p); ui.playShown = shape; }
+  for (const k of p.knobs) {
+    const input = document.querySelector(`#play-knobs input[data-knob="${CSS.escape(k.name)}"]`);
+    if (input && document.activeElement !== input && p.values[k.name] != null) {
+      input.value = p.values[k.name];
+      input.nextElementSibling.textContent = fmt(p.values[k.name], 2);
+    }
+  }
+}
+
+function buildPlay(p) {
+  const box = $("play-knobs");
+  box.replaceChildren();
+  for (const k of p.knobs) {
+    const row = document.createElement("label");
+    row.className = "play-knob";
+    const name = document.createElement("span");
+    name.textContent = k.name;
+    const input = document.createElement("input");
+    Object.assign(input, { type: "range", min: k.min, max: k.max, step: (k.max - k.min) / 200, value: p.values[k.name] ?? k.min });
+    input.dataset.knob = k.name;
+    input.disabled = !token;
+    const value = document.createElement("span");
+    value.className = "play-value";
+    value.textContent = fmt(Number(input.value), 2);
+    input.oninput = () => { value.textContent = fmt(Number(input.value), 2); sendKnob(k.name, Number(input.value)); };
+    row.append(name, input, value);
+    box.append(row);
+  }
+}
+
+// Slider moves are sent at most every 50 ms (the player glides between them), the last one always.
+const playPending = new Map();
+let playTimer = null;
+function sendKnob(name, value) {
+  playPending.set(name, value);
+  if (!playTimer) playTimer = setTimeout(flushKnobs, 50);
+}
+
+async function flushKnobs() {
+  playTimer = null;
+  const body = Object.fromEntries(playPending);
+  playPending.clear();
+  try {
+    const res = await fetch("/api/play/knobs", {
+      method: "POST", headers: { "X-Rig-Token": token, "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    const reply = await res.json().catch(() => ({}));
+    $("play-note").textContent = res.ok ? "" : `refused: ${reply.detail || res.status}`;
+  } catch (err) {
+    $("play-note").textContent = `not sent: ${err.message}`;
   }
 }
 

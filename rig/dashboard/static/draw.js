@@ -54,23 +54,32 @@ export function createDial(knob) {
   return { el: wrap, set };
 }
 
-// Level meter: a coloured scale with a dark cover sliding back as the level rises.
+// Live level meter: RMS as the filled bar, peak as a marker over a -60..0 dBFS scale, and a
+// clip lamp that the page latches (see app.js) and a click clears.
 export function createMeter(name) {
   const row = document.createElement("div");
   row.className = "meter";
-  row.innerHTML = '<span class="meter-name"></span><div class="meter-track"><div class="meter-cover"></div></div>' +
-    '<span class="meter-db"></span><span class="clip" title="clipped in the last 5 s">CLIP</span>';
+  row.dataset.channel = name;
+  row.innerHTML = '<span class="meter-name"></span><div class="meter-track"><div class="meter-cover"></div>' +
+    '<div class="meter-peak"></div></div><span class="meter-db"></span>' +
+    '<button type="button" class="clip" title="clipped in the last 2 s; click to clear">CLIP</button>';
   row.querySelector(".meter-name").textContent = name;
-  const cover = row.querySelector(".meter-cover"), db = row.querySelector(".meter-db"), clip = row.querySelector(".clip");
-  const set = (dbfs, clipped, clipCount) => {
-    const frac = dbfs == null ? 0 : Math.min(1, Math.max(0, (dbfs + 60) / 60));
-    cover.style.width = `${((1 - frac) * 100).toFixed(1)}%`;
-    db.textContent = dbfs == null ? "– dB" : `${fmt(dbfs)} dB`;
-    clip.classList.toggle("on", clipped);
-    clip.title = `clipped ${clipCount || 0} times; lit when clipped in the last 5 s`;
+  const cover = row.querySelector(".meter-cover"), peakMark = row.querySelector(".meter-peak");
+  const db = row.querySelector(".meter-db"), clip = row.querySelector(".clip");
+  const frac = (v) => (v == null ? 0 : Math.min(1, Math.max(0, (v + 60) / 60)));
+  const set = (peak, rms) => {
+    cover.style.width = `${((1 - frac(rms)) * 100).toFixed(1)}%`;
+    peakMark.style.left = `calc(${(frac(peak) * 100).toFixed(1)}% - 2px)`;
+    peakMark.hidden = peak == null;
+    db.textContent = peak == null ? "– dB" : `${fmt(peak, 1)} / ${fmt(rms, 1)}`;
+    db.title = "peak / RMS, dBFS";
+    row.dataset.peak = peak == null ? "" : String(peak);
+    row.dataset.rms = rms == null ? "" : String(rms);
   };
-  set(null, false, 0);
-  return { el: row, set };
+  const setClip = (on) => { clip.classList.toggle("on", on); row.dataset.clip = on ? "1" : "0"; };
+  set(null, null);
+  setClip(false);
+  return { el: row, set, setClip, clip };
 }
 
 // Canvas sized to its CSS box at the device pixel ratio; returns a context in CSS pixels.

@@ -13,10 +13,30 @@ forward is the same code run from a fresh state, so both agree to float rounding
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor, nn
 
 State = dict
+
+
+class Blocks(NamedTuple):
+    """One frame's block values. values (B, K, H): the value of each block the frame touches;
+    prev: each block's predecessor; n0: the frame's offset inside its first block; start: with
+    per-sample controls, each block's value at the previous step's control (None otherwise)."""
+
+    values: Tensor
+    prev: Tensor
+    n0: int
+    start: Tensor | None
+
+    def sequence(self, frame: int, block: int, interpolate: bool) -> Tensor:
+        """Per-sample (B, H, frame): held or ramped between blocks as trained; held with per-sample
+        controls ramps from `start` across each block instead (the knob's part moves smoothly)."""
+        if self.start is not None and not interpolate:
+            return expand(self.values, self.start, self.n0, frame, block, True)
+        return expand(self.values, self.prev, self.n0, frame, block, interpolate)
 
 
 class BlockController(nn.Module):
@@ -31,21 +51,53 @@ class BlockController(nn.Module):
         self.lstm = nn.LSTM((bottleneck or in_dim) + n_controls, hidden, batch_first=True)
 
     def _run(self, pooled: Tensor, c: Tensor, hc: tuple[Tensor, Tensor] | None):
+        """c: (B, n) for every pooled frame, or (B, K, n) one per pooled frame."""
         if self.pre is not None:
             pooled = self.pre(pooled)
-        ctrl = c.unsqueeze(1).expand(-1, pooled.shape[1], -1)
+        ctrl = c if c.dim() == 3 else c.unsqueeze(1).expand(-1, pooled.shape[1], -1)
         return self.lstm(torch.cat([pooled, ctrl], dim=-1), hc)
+
+    def _block_controls(self, c: Tensor, n0: int, k: int) -> Tensor:
+        """Per-sample controls c (B, n, F) -> (B, k, n): the value on the last sample of each block
+        completed in this frame, the moment the LSTM takes that block (so a glided knob reaches
+        the LSTM at the same value however the signal is cut into frames)."""
+        ends = torch.arange(1, k + 1, device=c.device) * self.block - n0 - 1
+        return c[..., ends].transpose(1, 2)
 
     def _fresh(self, feat: Tensor, c: Tensor) -> State:
         lead_in = feat.new_zeros(feat.shape[0], 1, self.in_dim)
-        out, hc = self._run(lead_in, c, None)
+        c0 = c[..., 0] if c.dim() == 3 else c
+        out, hc = self._run(lead_in, c0, None)
         u = out[:, 0]
         neg_inf = torch.full_like(feat[:, :, 0], float("-inf"))
-        return {"n": 0, "max": neg_inf, "hc": hc, "u": u, "u_prev": u}
+        st = {"n": 0, "max": neg_inf, "hc": hc, "u": u, "u_prev": u}
+        if c.dim() == 3:  # per-sample controls: the control the last step took, and where its value ramps from
+            st.update({"c": c0, "u_start": u})
+        return st
 
-    def step(self, feat: Tensor, c: Tensor, st: State | None) -> tuple[Tensor, Tensor, int, State]:
-        """feat (B, D, F) -> block values U (B, k+1, H) covering the frame, their predecessors
-        Uprev (same shape), the frame's offset n0 inside the first block, and the new state."""
+    def _glided(self, pooled: Tensor, c: Tensor, n0: int, k: int, st: State):
+        """Per-sample controls: each of the k LSTM steps taken at the control on its block's last
+        sample (the chain carried on), and the same step again at the previous step's control.
+        A held block value then ramps from the second to the first across its block, so a knob
+        glide moves the modulation continuously while the input's own block steps stay as
+        trained; with a constant control both are the same value (the held model exactly)."""
+        ends = self._block_controls(c, n0, k)
+        before = torch.cat([st["c"].unsqueeze(1), ends[:, :-1]], dim=1)
+        if self.pre is not None:
+            pooled = self.pre(pooled)
+        b, hc, outs, starts = pooled.shape[0], st["hc"], [], []
+        for i in range(k):  # one step at a time: the second evaluation needs each step's state
+            p = pooled[:, i : i + 1]
+            both = torch.cat([torch.cat([p, ends[:, i : i + 1]], -1), torch.cat([p, before[:, i : i + 1]], -1)])
+            out, (h, cell) = self.lstm(both, (hc[0].repeat(1, 2, 1), hc[1].repeat(1, 2, 1)))
+            outs.append(out[:b])
+            starts.append(out[b:])
+            hc = (h[:, :b], cell[:, :b])
+        return torch.cat(outs, dim=1), torch.cat(starts, dim=1), hc, ends[:, -1]
+
+    def step(self, feat: Tensor, c: Tensor, st: State | None) -> tuple[Blocks, State]:
+        """feat (B, D, F), controls c (B, n) or per sample (B, n, F) -> the frame's block values
+        (see Blocks) and the new state."""
         if st is None:
             st = self._fresh(feat, c)
         n0, frame = st["n"], feat.shape[-1]
@@ -58,13 +110,21 @@ class BlockController(nn.Module):
         ext = nn.functional.pad(feat, (0, self.block - total % self.block), value=float("-inf"))
         pooled = ext.reshape(ext.shape[0], self.in_dim, k + 1, self.block).amax(-1).transpose(1, 2)
         hc, values = st["hc"], st["u"].unsqueeze(1)
-        if k > 0:  # always true for a whole file of at least one block
+        new: State = {"n": total % self.block, "max": pooled[:, k]}
+        start = None
+        if c.dim() == 3:
+            start = st["u_start"].unsqueeze(1)
+            new.update({"c": st["c"], "u_start": st["u_start"]})
+            if k > 0:
+                out, starts, hc, new["c"] = self._glided(pooled[:, :k], c, n0, k, st)
+                values, start = torch.cat([values, out], dim=1), torch.cat([start, starts], dim=1)
+                new["u_start"] = start[:, -1]
+        elif k > 0:  # always true for a whole file of at least one block
             out, hc = self._run(pooled[:, :k], c, hc)
             values = torch.cat([values, out], dim=1)
-        run_max = pooled[:, k]
         prev = torch.cat([st["u_prev"].unsqueeze(1), values[:, :-1]], dim=1)
-        new = {"n": total % self.block, "max": run_max, "hc": hc, "u": values[:, -1], "u_prev": prev[:, -1]}
-        return values, prev, n0, new
+        new.update({"hc": hc, "u": values[:, -1], "u_prev": prev[:, -1]})
+        return Blocks(values, prev, n0, start), new
 
 
 def expand(values: Tensor, prev: Tensor, n0: int, frame: int, block: int, interpolate: bool) -> Tensor:

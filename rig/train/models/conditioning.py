@@ -4,6 +4,12 @@ model-level LSTM over the pooled |input|, a per-block linear map to gamma/beta).
 
 Every modulator has `forward(h, ctx, state) -> (h, state)`: h is (B, C, F) for the current frame,
 ctx carries what the model computed once per frame (raw controls, FiLM latent, TVFiLM values).
+
+Controls come as c (B, n), held over the frame (training), or per sample (B, n, F) (a player's
+knob glide). Per sample, FiLM's gamma/beta follow the control sample by sample (the MLP runs
+per sample), so a glided knob moves them smoothly; the block-rate modulators (TFiLM, TTFiLM,
+TVFiLM) take the control when their LSTM takes a block, as they do in training. With constant
+controls both forms give the same output.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rig.train.models.blockrate import BlockController, expand
+from rig.train.models.blockrate import BlockController, Blocks
 
 FILM_HIDDEN = 32  # seed 001 fig. 5c: controls -> 32 -> 32 -> 32
 TTFILM_BOTTLENECK = 4
@@ -46,6 +52,17 @@ def held_affine(h: Tensor, gb: Tensor, n0: int, block: int) -> Tensor:
     return torch.addcmul(beta, blocks, gamma).reshape(b, ch, k * block)[..., n0 : n0 + frame]
 
 
+def _modulate(h: Tensor, blocks: Blocks, block: int, interpolate: bool, head: nn.Module | None = None) -> Tensor:
+    """h modulated by a block-rate modulator's values (through `head` first, at block rate).
+    Held values with controls per frame (training) take the cheap held path."""
+    f = head if head is not None else nn.Identity()
+    if blocks.start is None and not interpolate:
+        return held_affine(h, f(blocks.values), blocks.n0, block)
+    start = None if blocks.start is None else f(blocks.start)
+    mapped = Blocks(f(blocks.values), f(blocks.prev), blocks.n0, start)
+    return _affine(h, mapped.sequence(h.shape[-1], block, interpolate))
+
+
 class FiLM(nn.Module):
     """Static FiLM; BatchNorm without affine first so gamma/beta set the scale alone."""
 
@@ -55,7 +72,8 @@ class FiLM(nn.Module):
         self.adaptor = nn.Linear(latent, 2 * channels)
 
     def forward(self, h: Tensor, ctx: dict, st):
-        return _affine(self.bn(h), self.adaptor(ctx["film"]).unsqueeze(-1)), st
+        gb = self.adaptor(ctx["film"])  # (B, 2C), or (B, F, 2C) for per-sample controls
+        return _affine(self.bn(h), gb.transpose(1, 2) if gb.dim() == 3 else gb.unsqueeze(-1)), st
 
 
 class TFiLM(nn.Module):
@@ -67,10 +85,8 @@ class TFiLM(nn.Module):
         self.interpolate = interpolate
 
     def forward(self, h: Tensor, ctx: dict, st):
-        values, prev, n0, st = self.ctrl.step(h, ctx["c"], st)
-        if not self.interpolate:
-            return held_affine(h, values, n0, self.ctrl.block), st
-        return _affine(h, expand(values, prev, n0, h.shape[-1], self.ctrl.block, True)), st
+        blocks, st = self.ctrl.step(h, ctx["c"], st)
+        return _modulate(h, blocks, self.ctrl.block, self.interpolate), st
 
 
 class TTFiLM(nn.Module):
@@ -87,12 +103,10 @@ class TTFiLM(nn.Module):
         self.interpolate = interpolate
 
     def forward(self, h: Tensor, ctx: dict, st):
-        values, prev, n0, st = self.ctrl.step(h, ctx["c"], st)
+        blocks, st = self.ctrl.step(h, ctx["c"], st)
         # The MLP is applied at block rate, before expansion: cheaper, and interpolation then
         # ramps gamma/beta themselves rather than the LSTM latent.
-        if not self.interpolate:
-            return held_affine(h, self.head(values), n0, self.ctrl.block), st
-        return _affine(h, expand(self.head(values), self.head(prev), n0, h.shape[-1], self.ctrl.block, True)), st
+        return _modulate(h, blocks, self.ctrl.block, self.interpolate, self.head), st
 
 
 class TVFiLM(nn.Module):
@@ -105,10 +119,7 @@ class TVFiLM(nn.Module):
         self.interpolate = interpolate
 
     def forward(self, h: Tensor, ctx: dict, st):
-        values, prev, n0 = ctx["tv"]
-        if not self.interpolate:
-            return held_affine(h, self.adaptor(values), n0, self.block), st
-        return _affine(h, expand(self.adaptor(values), self.adaptor(prev), n0, h.shape[-1], self.block, True)), st
+        return _modulate(h, ctx["tv"], self.block, self.interpolate, self.adaptor), st
 
 
 class ConvConditioning(nn.Module):
@@ -146,11 +157,10 @@ class ConvConditioning(nn.Module):
         raise ValueError(f"conditioning {kind!r} is not available for convolutional backbones")
 
     def context(self, x: Tensor, c: Tensor, tv_state):
-        """Per-frame ctx from the model input x (B, 1, F) and controls c (B, n)."""
+        """Per-frame ctx from the model input x (B, 1, F) and controls c (B, n) or (B, n, F)."""
         ctx: dict = {"c": c}
         if self.mlp is not None:
-            ctx["film"] = self.mlp(c)
+            ctx["film"] = self.mlp(c.transpose(1, 2) if c.dim() == 3 else c)
         if self.tv is not None:
-            values, prev, n0, tv_state = self.tv.step(x.abs(), c, tv_state)
-            ctx["tv"] = (values, prev, n0)
+            ctx["tv"], tv_state = self.tv.step(x.abs(), c, tv_state)
         return ctx, tv_state

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from rig.train.models.base import ParametricModel
-from rig.train.models.blockrate import BlockController, expand
+from rig.train.models.blockrate import BlockController
 
 
 class LSTMModel(ParametricModel):
@@ -36,7 +36,7 @@ class LSTMModel(ParametricModel):
         self.lstm = nn.LSTM(1 + extra, hidden, batch_first=True)
         self.out = nn.Linear(hidden, 1)
         self.final_tanh = final_tanh
-        self.per_sample_controls = self.tv is None  # Concat takes controls per sample as well
+        self.per_sample_controls = True  # c may be (B, n, F): Concat per sample, TVCond per block
         self.skip = skip
 
     def init_state(self, batch: int) -> dict:
@@ -46,8 +46,8 @@ class LSTMModel(ParametricModel):
     def forward_stream(self, x: Tensor, c: Tensor, state: dict) -> tuple[Tensor, dict]:
         frame, tv = x.shape[-1], state["tv"]
         if self.tv is not None:
-            values, prev, n0, tv = self.tv.step(x.abs(), c, tv)
-            cond = expand(values, prev, n0, frame, self.tv.block, self.interpolate)
+            blocks, tv = self.tv.step(x.abs(), c, tv)
+            cond = blocks.sequence(frame, self.tv.block, self.interpolate)
         else:  # c (B, n) held over the frame, or (B, n, frame) per sample (a player's knob glide)
             cond = c if c.dim() == 3 else c.unsqueeze(-1).expand(-1, -1, frame)
         y, hc = self.lstm(torch.cat([x, cond], dim=1).transpose(1, 2), state["hc"])

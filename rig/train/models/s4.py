@@ -175,6 +175,8 @@ class S4Block(nn.Module):
 
 
 class S4(ParametricModel):
+    per_sample_controls = True  # c may be (B, n, F): a player's knob glide reaches FiLM per sample
+
     def __init__(
         self,
         n_controls: int,

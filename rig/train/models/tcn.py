@@ -36,6 +36,8 @@ class TCNBlock(nn.Module):
 
 
 class TCN(ParametricModel):
+    per_sample_controls = True  # c may be (B, n, F): a player's knob glide reaches FiLM per sample
+
     def __init__(
         self,
         n_controls: int,
