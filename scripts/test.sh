@@ -5,5 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --test
 .venv/bin/ruff check rig tests
+.venv/bin/ruff format --check rig tests
+.venv/bin/mypy rig
 make -s -C firmware all test
 exec .venv/bin/python -m pytest -q "$@"

@@ -5,7 +5,7 @@ loud noise floor, while its 1-12 kHz band keeps the correlation peak a few sampl
 It sweeps *down*, unlike the content's sweeps, so content never looks like an impulse.
 Detection uses normalised cross-correlation (scale-free: the loopback level is unknown),
 and scores the whole train at its programmed spacing, never a level threshold over noise
-(RESEARCH.md §4: threshold triggers fail on noisy reamps).
+(as Neural Amp Modeler learned, Atkinson 2023: threshold triggers fail on noisy reamps).
 """
 
 from __future__ import annotations

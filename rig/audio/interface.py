@@ -1,6 +1,6 @@
 """What every audio interface gives capture: play a signal, record loopback and return.
 
-Wiring (seed 002, RESEARCH.md §2): the program goes out on two outputs; output
+Wiring (Simionato & Fasciani 2024, sec. 3.3.1): the program goes out on two outputs; output
 <loopback> is cabled straight back to input <loopback>, output <send> feeds the device
 whose output comes back on input <return>. Channel numbers are 1-based, as on the panel.
 """
@@ -27,11 +27,11 @@ class Preset:
     channels: ChannelMap
 
 
-_SEED002 = ChannelMap(send=2, loopback=1, **{"return": 2})
+LOOPBACK_WIRING = ChannelMap(send=2, loopback=1, **{"return": 2})
 PRESETS = {
-    "scarlett-solo": Preset("Scarlett Solo", _SEED002),
-    "scarlett-2i2": Preset("Scarlett 2i2", _SEED002),
-    "motu-m4": Preset("M4", _SEED002),
+    "scarlett-solo": Preset("Scarlett Solo", LOOPBACK_WIRING),
+    "scarlett-2i2": Preset("Scarlett 2i2", LOOPBACK_WIRING),
+    "motu-m4": Preset("M4", LOOPBACK_WIRING),
 }
 
 
@@ -57,7 +57,7 @@ def channel_map(audio: Audio) -> ChannelMap:
     if audio.channels is not None:
         return audio.channels
     preset = PRESETS.get(audio.interface)
-    return preset.channels if preset else _SEED002
+    return preset.channels if preset else LOOPBACK_WIRING
 
 
 def open_interface(audio: Audio, device: BlockDevice | None = None, **options) -> AudioInterface:

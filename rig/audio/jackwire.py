@@ -1,6 +1,6 @@
 """Wiring of the reamping loop on a JACK server, as on a real interface: PortAudio's send
 channel into the device under test, the device back into the return channel, and the
-loopback channel straight across (../shared/PLATFORM_NOTES.md)."""
+loopback channel straight across (docs/SETUP.md has the JACK set-up)."""
 
 from __future__ import annotations
 

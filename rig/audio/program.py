@@ -1,5 +1,5 @@
 """The dry program of one take: pre-roll, start impulses, gain-blocked content, end
-impulses, post-roll (RESEARCH.md §1). Deterministic for (plan, split, seed)."""
+impulses, post-roll (the ToneTwist AFx protocol, Comunità et al. 2025). Deterministic for (plan, split, seed)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def _sources(plan: Plan, split: str) -> list[str]:
 
 def draw_gain_db(rng: np.random.Generator, g: GainBlocks) -> float:
     if g.distribution == "linear":
-        # The dataset scripts draw a linear factor (RESEARCH.md §1): more loud blocks than the dB law.
+        # The dataset scripts draw a linear factor (the ToneTwist AFx protocol, Comunità et al. 2025): more loud blocks than the dB law.
         return float(20 * np.log10(rng.uniform(10 ** (g.min_db / 20), 10 ** (g.max_db / 20))))
     return float(rng.uniform(g.min_db, g.max_db))
 

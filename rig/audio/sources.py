@@ -3,7 +3,7 @@ the user's own DI recordings. Every source hands out segments drawn from a seede
 
 `builtin:mix` (train) and `builtin:mix-test` (test) differ in material, not only in seed:
 other note ranges, chord voicings, playing patterns and timbres, so a test take really
-holds playing the model has never heard (RESEARCH.md §1).
+holds playing the model has never heard (the ToneTwist AFx protocol, Comunità et al. 2025).
 """
 
 from __future__ import annotations

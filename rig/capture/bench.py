@@ -65,7 +65,8 @@ def _figures(folder: Path, plan, wall: float, rc: int) -> dict:
     overhead = sum(per_phase[p] or 0.0 for p in PHASES if p != "record")
     session = Session.open(folder)
     info = session.info
-    b = capture_breakdown(plan, session.settings(), SimpleNamespace(order=info["route"]))
+    # a stand-in Route: the breakdown reads only route.order
+    b = capture_breakdown(plan, session.settings(), SimpleNamespace(order=info["route"]))  # type: ignore[arg-type]
     predicted = (b["moves_s"] + b["overhead_s"]) / b["takes"]  # per take: move + settle + fixed overhead
     scale = _timescale(info["rig"]["robot_port"])
     # The simulated motors run `scale` times faster: at real speed moves and settles take longer.

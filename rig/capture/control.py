@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 
 
 class Aborted(BaseException):
@@ -77,7 +78,7 @@ class SignalGuard:
         self.control = control
         self.say = say
         self.count = 0
-        self._old: dict[int, object] = {}
+        self._old: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
 
     def __enter__(self) -> "SignalGuard":
         if threading.current_thread() is threading.main_thread():

@@ -91,6 +91,7 @@ class JackAudio:
         deadline = time.monotonic() + timeout
         while not self.patch.get_ports("dut:in"):
             if self.dut.poll() is not None:
+                assert self.dut.stderr is not None  # started with stderr=PIPE
                 raise UserError(f"the simulated device did not start: {self.dut.stderr.read().strip()[-300:]}")
             if time.monotonic() > deadline:
                 raise UserError("the simulated device did not come up as a JACK client within 30 s")
@@ -126,5 +127,5 @@ class JackAudio:
             self.jackd.kill()
 
 
-def open_jack_audio(plan: Plan, plan_file: Path, shaft_path: Path) -> JackAudio:
+def open_jack_audio(plan: Plan, plan_file: Path, shaft_path: Path | None) -> JackAudio:
     return JackAudio(plan, plan_file, shaft_path)

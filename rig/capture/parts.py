@@ -113,6 +113,7 @@ class Robot:
             return None
 
         def read() -> dict[str, float]:
+            assert self._shafts is not None  # checked above; set once, in __init__
             values = self._shafts()
             if self._target is not None:
                 for name, target in self._target.items():

@@ -72,6 +72,7 @@ def _prepare_new(opts: CaptureOptions) -> Prepared:
 
 
 def _prepare_resume(opts: CaptureOptions) -> Prepared:
+    assert opts.resume is not None  # prepare() comes here only with --resume
     session = Session.open(opts.resume)
     plan_file = Path(opts.plan_file) if opts.plan_file else _stored_plan_file(session)
     if not plan_file.is_file():
@@ -133,7 +134,8 @@ def _route_estimate(plan: Plan, settings: list[Setting], order: list[int]) -> fl
 
     from rig import route as routing
 
-    return float(routing.estimate_capture_seconds(plan, settings, SimpleNamespace(order=order)))
+    # a stand-in Route: the estimate reads only route.order
+    return float(routing.estimate_capture_seconds(plan, settings, SimpleNamespace(order=order)))  # type: ignore[arg-type]
 
 
 def reference_count(plan: Plan, takes: int) -> int:

@@ -20,7 +20,7 @@ from rig.capture.progress import Eta, ProgressView, fmt_seconds
 from rig.capture.takes import Outcome, Recorder, disk_error
 from rig.capture.trainer_process import TrainerProcess
 from rig.errors import UserError
-from rig.session import Session
+from rig.session import EventLog, Session
 
 EXIT_OK, EXIT_SKIPPED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -41,7 +41,7 @@ class CaptureRun:
         self.control = CaptureControl(on_change=self._control_event)
         self.tally = report.RunTally()
         self.session: Session | None = prep.session
-        self.events = None
+        self.events: EventLog | None = None
         self.view: ProgressView | None = None
         self.trainer: TrainerProcess | None = None
         self.dashboard_url: str | None = None
@@ -57,6 +57,7 @@ class CaptureRun:
             )
             stack.callback(_close, iface)
             self._open_session(robot, iface)
+            assert self.session is not None  # _open_session made or reopened it
             stack.enter_context(live_levels(self.session.folder, iface))
             stack.enter_context(self._dashboard())
             self._announce_start()
@@ -79,6 +80,7 @@ class CaptureRun:
     def _capture(self, robot: Robot, iface) -> str:
         """Runs the takes; returns finished | stopped | aborted. Raises UserError (after
         recording why in the event log) for problems the user must fix."""
+        assert self.session is not None and self.events is not None  # opened before any take
         recorder = Recorder(self.plan, self.session, self.events, robot, iface, self.control)
         self.view = ProgressView(len(self.prep.order), len(self.prep.order) - len(self.prep.todo()), self.opts.quiet)
         try:
@@ -141,6 +143,7 @@ class CaptureRun:
 
     def _announce_start(self) -> None:
         p, rig_info = self.prep, self.rig_info
+        assert self.events is not None  # called after _open_session
         self.events.emit(
             "run_started",
             plan_name=p.plan_file.stem,
@@ -163,6 +166,7 @@ class CaptureRun:
             return
         from rig.dashboard import start_dashboard
 
+        assert self.session is not None  # entered after _open_session
         try:
             handle, url = start_dashboard(
                 self.session.folder, self.control, self.opts.host, self.opts.port, self.opts.allow_remote
@@ -182,6 +186,7 @@ class CaptureRun:
     def _start_trainer(self) -> None:
         if not self.opts.train or not self.plan.train.auto:
             return
+        assert self.session is not None  # started after _open_session
         self.trainer = TrainerProcess(self.session.folder, self.opts.train_device)
         self.trainer.start()
         self._say(f"trainer started (log: {self.trainer.log_path})")
@@ -193,6 +198,7 @@ class CaptureRun:
 
     # ---- the takes --------------------------------------------------------------------
     def _home(self, robot: Robot) -> None:
+        assert self.events is not None  # homing happens inside _capture, after _open_session
         self.events.emit("robot", state="homing")
         robot.home()
         self.events.emit("robot", state="homed")
@@ -208,6 +214,7 @@ class CaptureRun:
             self._say("every setting is already captured")
             return
         self.eta = Eta(p.estimate_s, total)
+        assert self.session is not None  # the takes run after _open_session
         records = self.session.manifest()
         self.drift = DriftMonitor.from_manifest(self.session.folder, records)
         self.references = sum(1 for r in records if r.get("split") == "reference")  # numbers the next one
@@ -228,6 +235,7 @@ class CaptureRun:
 
     def _one(self, recorder: Recorder, setting, index: int) -> Outcome:
         tid = take_id(setting.id, self.plan, setting.values)
+        assert self.view is not None and self.events is not None  # both set before the takes
         self.view.update(setting=tid.split("_", 1)[1])
         outcome = recorder.capture(setting, tid, index)
         self.eta.take_done()
@@ -235,6 +243,7 @@ class CaptureRun:
             self.tally.ok += 1
             self.tally.retried += outcome.retries > 0
             rec = outcome.record
+            assert rec is not None  # an ok take is a committed one
             self.events.emit(
                 "take_recorded",
                 take_id=tid,
@@ -261,6 +270,7 @@ class CaptureRun:
 
     def _announce(self, outcome: Outcome, done: int, total: int, left: int) -> None:
         eta = self.eta.remaining(left)
+        assert self.view is not None and self.events is not None  # both set before the takes
         self.events.emit("progress", done=done, total=total, eta_s=round(eta, 1))
         verdict = "ok" if outcome.ok else "FAILED"
         if outcome.ok and outcome.retries:
@@ -274,6 +284,9 @@ class CaptureRun:
             self._alert("warning", "reference", f"reference take ({when}) failed: {outcome.reasons[-1:]}")
             return
         self.references += 1
+        # an ok take is a committed one: store() sets both before ok
+        assert outcome.record is not None and outcome.wet_content is not None
+        assert self.events is not None
         value = self.drift.check(outcome.wet_content)
         self.events.emit(
             "take_recorded",
@@ -295,6 +308,7 @@ class CaptureRun:
                 self._alert("warning", "drift", f"reference take drifted: ESR {value:.4f} vs the first (limit {limit})")
 
     def _park(self, robot: Robot) -> None:
+        assert self.events is not None  # parking happens inside _capture, after _open_session
         try:
             robot.park()
             self.events.emit("robot", state="idle")
@@ -307,10 +321,12 @@ class CaptureRun:
             return
         from rig.capture.trainer_watch import follow_trainer
 
+        assert self.session is not None  # a trainer only runs once the session exists
         follow_trainer(self.trainer, self.session.folder, self.control, self.opts.quiet, self._say)
 
     # ---- ending ---------------------------------------------------------------------------
     def _end(self, kind: str, **fields) -> None:
+        assert self.session is not None and self.events is not None  # every end follows _open_session
         total = len(self.prep.order)
         done = len(self.session.done_setting_ids())
         with contextlib.suppress(OSError):  # the disk may be full: the manifest is what counts
@@ -321,6 +337,7 @@ class CaptureRun:
         self.control.set_state("finished" if kind == "finished" else "stopped")
 
     def _print_report(self, ending: str) -> None:
+        assert self.session is not None  # reports follow _open_session
         self.summary = report.summarise(self.session.folder, self.tally, len(self.prep.order))
         if ending != "finished":
             self._say(f"capture stopped; nothing is lost. Continue with: rig capture --resume {self.session.folder}")
@@ -339,6 +356,7 @@ class CaptureRun:
         self._say(f"capture {kind}")
 
     def _alert(self, level: str, kind: str, message: str, show: bool = True, **extra) -> None:
+        assert self.events is not None  # alerts are raised once the session is open
         with contextlib.suppress(OSError):
             self.events.emit("alert", level=level, kind=kind, message=message, **extra)
         if show and (level != "info" or not self.opts.quiet):

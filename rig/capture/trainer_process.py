@@ -82,6 +82,7 @@ class TrainerProcess:
         """Ask the trainer to stop (SIGINT: it saves a checkpoint), then insist."""
         if not self.running:
             return self.returncode
+        assert self.proc is not None  # running implies started
         for sig, wait in ((signal.SIGINT, grace_s), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             try:
                 self.proc.send_signal(sig)
@@ -92,6 +93,7 @@ class TrainerProcess:
         return self.returncode
 
     def _wait(self, seconds: float) -> bool:
+        assert self.proc is not None  # only stop() waits, on a running trainer
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

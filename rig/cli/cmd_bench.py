@@ -60,6 +60,12 @@ def _quality(args):
     )
 
 
+def _sweep(args):
+    from rig.train.sweep_bench import bench_sweep
+
+    return bench_sweep(cache=args.cache, quiet=not args.verbose)
+
+
 def _play(args):
     from rig.play.bench import bench_play, bench_play_jack
 
@@ -78,6 +84,7 @@ BENCHES = {
     "verify": _verify,
     "play": _play,
     "quality": _quality,
+    "sweep": _sweep,
     "route": _route,
     "align": _align,
     "sim": _sim,
@@ -110,7 +117,7 @@ def register(sub) -> None:
     q.add_argument(
         "--seed", type=int, help="quality: settings/program seed of the simulated session (default: the plan's)"
     )
-    q.add_argument("--cache", help="quality: where simulated sessions are kept (default ~/.cache/rig/bench)")
+    q.add_argument("--cache", help="quality, sweep: where simulated sessions are kept (default ~/.cache/rig/bench)")
     q.add_argument("--model", help="quality: model config (default models/tcn-tvf-45-s-16.yaml)")
     q.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="quality: training device (default cpu)")
     q.add_argument("--verbose", action="store_true", help="quality: show the simulated capture's progress")

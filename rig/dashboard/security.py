@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
@@ -66,7 +67,8 @@ def same_origin(origin: str | None, host: str | None, fetch_site: str | None = N
     if origin is None:
         return True
     parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host.lower()
+    # cast: bool(host) has just ruled out None
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == cast(str, host).lower()
 
 
 def require_control(request: Request, token: str | None) -> None:
@@ -81,4 +83,5 @@ def require_control(request: Request, token: str | None) -> None:
 
 
 def token_ok(given: str | None, token: str | None) -> bool:
-    return bool(given) and token is not None and secrets.compare_digest(given.encode(), token.encode())
+    # cast: bool(given) has just ruled out None
+    return bool(given) and token is not None and secrets.compare_digest(cast(str, given).encode(), token.encode())

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from rig.dashboard.phases import PhaseTracker
 from rig.session import EVENTS_FILE, MANIFEST_FILE, TRAIN_DIR, Session, read_events
@@ -209,7 +210,7 @@ class StateBuilder:
     def _take_row(self, r: dict, audio: bool) -> dict:
         verdict, reasons = qc_verdict(r.get("qc"))
         latency = r.get("latency_samples")
-        qc = r.get("qc") if isinstance(r.get("qc"), dict) else {}
+        qc = cast(dict, r.get("qc")) if isinstance(r.get("qc"), dict) else {}
         return {
             "take_id": r.get("take_id"),
             "setting_id": r.get("setting_id"),

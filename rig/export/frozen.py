@@ -8,6 +8,7 @@ leave a single-input LSTM. TVCond, and every TCN/S4 family, have no such exact f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -51,20 +52,21 @@ def require_plain_lstm(model: torch.nn.Module, target: str, skip: bool) -> LSTMM
             f"{target} plays only an LSTM with Concat conditioning and a plain Linear head "
             f"({layout}); this model is {family(model)}; train models/{wanted}.yaml for it"
         )
-    return model
+    return cast(LSTMModel, model)  # `ok` checked the isinstance
 
 
 def lstm_weights(model: LSTMModel, controls: torch.Tensor | None = None) -> LSTMWeights:
     """The model's LSTM and head; with `controls` (n,) the knob inputs fold into the bias."""
     lstm = model.lstm
-    w_ih = lstm.weight_ih_l0.detach().double()
-    bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().double()
+    # nn.LSTM registers its weights by name at run time: mypy sees Tensor | Module.
+    w_ih = cast(torch.Tensor, lstm.weight_ih_l0).detach().double()
+    bias = (cast(torch.Tensor, lstm.bias_ih_l0) + cast(torch.Tensor, lstm.bias_hh_l0)).detach().double()
     if controls is not None:
         bias = bias + w_ih[:, 1:] @ controls.double().reshape(-1)
         w_ih = w_ih[:, :1]
     return LSTMWeights(
         w_ih.numpy(),
-        lstm.weight_hh_l0.detach().double().numpy(),
+        cast(torch.Tensor, lstm.weight_hh_l0).detach().double().numpy(),
         bias.numpy(),
         model.out.weight.detach().double().reshape(-1).numpy(),
         float(model.out.bias.item()),

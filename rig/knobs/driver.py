@@ -399,6 +399,7 @@ class KnobController:
         if ev.kind == "limit":
             axis = ev.fields().get("axis", "")
             raise LimitHit(int(axis) if axis.isdigit() else -1)
+        return None  # any other report: nothing to check (as before, made explicit)
 
     # ---------------------------------------------------------------- public API
     def status(self) -> Status:
@@ -420,6 +421,7 @@ class KnobController:
             return
         seq_line = self._call("HOME " + " ".join(map(str, self.axes)))
         travel = max(self.robot.travel_steps(k) for k in self.knobs.values())
+        assert seq_line.seq is not None  # request() returns only the reply to its own seq
         self._wait_done(seq_line.seq, self._home_time(travel))
         st = self.status()
         if not all(st.homed[a] for a in self.axes):
@@ -506,6 +508,7 @@ class KnobController:
             raise UserError(f"the robot refused {cmd}: {exc.text}") from None
         self._pos = None  # unknown until confirmed
         dist = max(abs(s - start[a]) + 2 * self.robot.backlash for a, s in targets.items())
+        assert reply.seq is not None  # request() returns only the reply to its own seq
         pos = self._wait_done(reply.seq, trapezoid_time(dist, self._speed, self._accel))
         if pos is None:
             pos = self.status().pos
@@ -532,11 +535,13 @@ class KnobController:
 
     def home_axis(self, axis: int) -> None:
         reply = self._call(f"HOME {axis}")
+        assert reply.seq is not None  # request() returns only the reply to its own seq
         self._wait_done(reply.seq, self._home_time(self._setup_travel), [axis])
 
     def jog_to(self, axis: int, steps: int) -> None:
         """Move one homed axis to `steps` and wait; the shaft may stall against a stop."""
         reply = self._call(f"MOVE {axis}:{steps}")
+        assert reply.seq is not None  # request() returns only the reply to its own seq
         self._wait_done(reply.seq, trapezoid_time(self._setup_travel, self._speed, self._accel), [axis])
 
     def park(self) -> None:

@@ -61,6 +61,7 @@ class GuidedSetup:
         the way) puts the stop above where the jog started; one it did not follow puts the
         stop at or below where it was. So after the coarse pass the stop lies in
         (last - COARSE, last]; the fine pass creeps through that span from its bottom."""
+        assert knob.axis is not None  # axis() checked it
         last, first_still = self._jog_until_still(knob, 0.0, COARSE_DEG, 360.0)
         if first_still is None:
             raise UserError(
@@ -83,6 +84,7 @@ class GuidedSetup:
     def _jog_until_still(self, knob: Knob, start: float, step: float, end: float) -> tuple[float, float | None]:
         """Jogs up by `step` from `start` while the person says it turned; returns the last
         angle it turned to and the first where it did not (None: reached `end`)."""
+        assert knob.axis is not None  # axis() checked it
         angle = start
         while angle + step < end + 1e-9:
             self.ctl.jog_to(knob.axis, self._steps(angle + step))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from scipy.stats import qmc
@@ -41,7 +42,8 @@ def _snap(knob: Knob, value: float) -> float:
 
 
 def _complete(plan: Plan, sampled: dict[str, float]) -> dict[str, float]:
-    return {k.name: (sampled[k.name] if k.sampled else float(k.fixed)) for k in plan.knobs}
+    # a knob that is not sampled has `fixed` set (Knob.sampled is `fixed is None`)
+    return {k.name: (sampled[k.name] if k.sampled else float(cast(float, k.fixed))) for k in plan.knobs}
 
 
 def _grid_axes(plan: Plan, grid: dict[str, list[float]]) -> list[list[float]]:
@@ -167,8 +169,9 @@ def _refuse_overlap(plan: Plan, train: list[dict], test: list[dict]) -> None:
 def reference_setting(plan: Plan) -> Setting:
     """The fixed drift-check setting: the plan's, or every knob mid-range (snapped to detents)."""
     given = plan.settings.reference or {}
-    values = {
-        k.name: float(given.get(k.name, _snap(k, (k.min + k.max) / 2) if k.sampled else k.fixed)) for k in plan.knobs
+    values = {  # a knob that is not sampled has `fixed` set
+        k.name: float(given.get(k.name, _snap(k, (k.min + k.max) / 2) if k.sampled else cast(float, k.fixed)))
+        for k in plan.knobs
     }
     return Setting(-1, values, "reference")
 

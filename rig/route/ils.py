@@ -84,11 +84,12 @@ class _Search:
         valid = cp.copy()
         valid[:, 0] = 0
         valid[m - 1, :] = 0
+        # the ignores below: an ndarray is a buffer, but numpy's stubs say so only for Python >= 3.12
         if int(valid.max(initial=0)) >= _I32 or int(valid.min(initial=0)) < 0:
-            self.flat = memoryview(np.ascontiguousarray(cp)).cast("B").cast("q")
+            self.flat = memoryview(np.ascontiguousarray(cp)).cast("B").cast("q")  # type: ignore[arg-type]
         else:
             c32 = np.minimum(cp, _I32).astype(np.int32)
-            self.flat = memoryview(np.ascontiguousarray(c32)).cast("B").cast("i")
+            self.flat = memoryview(np.ascontiguousarray(c32)).cast("B").cast("i")  # type: ignore[arg-type]
         self.row = [t * m for t in range(m)]
         self.succ, self.pred = candidate_lists(cp, k)
         self.r = list(range(m))
@@ -179,6 +180,7 @@ class _Search:
         s = r[p + 1]
         rs = R[s]
         c_as = C[ra + s]
+        move: tuple | None  # moves are tuples of 3 to 5 items, by kind
         best, move = 0, None
         pred_list = self.pred
         # new arc a -> v

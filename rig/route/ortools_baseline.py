@@ -38,7 +38,8 @@ def ortools_path(c: np.ndarray, time_limit_s: float, warm: list[int] | None = No
         solution = model.SolveWithParameters(params)
     if solution is None:
         return None
-    index, out = model.Start(0), []
+    out: list[int] = []
+    index = model.Start(0)
     while True:
         index = solution.Value(model.NextVar(index))
         if model.IsEnd(index):

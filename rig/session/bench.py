@@ -10,6 +10,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ def _synthesise(folder: Path, takes: int, samples: int) -> int:
     with open(folder / MANIFEST_FILE, "w") as manifest:
         for s in settings:
             tid = f"t{s.id:04d}_G{s.values['gain']:g}"
-            record = {
+            record: dict[str, Any] = {
                 "take_id": tid,
                 "setting_id": s.id,
                 "split": s.split,
@@ -85,7 +86,7 @@ def _synthesise(folder: Path, takes: int, samples: int) -> int:
     return total
 
 
-def _write_uncached(path: Path, data: bytes) -> None:
+def _write_uncached(path: Path, data: bytes | bytearray) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, data)

@@ -217,7 +217,7 @@ class KnobFilter:
         self.names = tuple(names)
         self.design = design
         self._key: tuple | None = None
-        self._ba = None
+        self._ba: tuple[np.ndarray, np.ndarray] | None = None  # (b, a) for self._key
         self.zi: np.ndarray | None = None
 
     def _coefs(self, key: tuple):
@@ -246,6 +246,7 @@ class KnobFilter:
             if n % COEF_GRID == 0:
                 self._coefs(self._key_at(n))
             j = min(count, i + COEF_GRID - n % COEF_GRID)
+            assert self._ba is not None  # _coefs ran above: at the first sample or when _key was None
             b, a = self._ba
             y[i:j], self.zi = run_filter(b, a, x[i:j], self.zi)
             i = j

@@ -9,7 +9,7 @@ rejects noise and harmonics.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ def tone_gain_db(device, knobs, freq: float, level_dbfs: float = -50.0) -> float
     return db(lockin(y[round(settle * fs) :], freq, fs)) - level_dbfs
 
 
-def frequency_response(device, knobs, freqs: Sequence[float], level_dbfs: float = -50.0) -> np.ndarray:
+def frequency_response(device, knobs, freqs: Iterable[float], level_dbfs: float = -50.0) -> np.ndarray:
     return np.array([tone_gain_db(device, knobs, f, level_dbfs) for f in freqs])
 
 
@@ -74,7 +74,7 @@ def _thd(h: np.ndarray) -> float:
     return float(np.sqrt(np.sum(h[1:] ** 2)) / h[0])
 
 
-def level_curve(device, knobs, levels_dbfs: Sequence[float], freq: float = 440.0):
+def level_curve(device, knobs, levels_dbfs: Iterable[float], freq: float = 440.0):
     """(fundamental out dBFS, output peak dBFS, thd) per input level: the I/O curve."""
     fund, peak, dist = [], [], []
     for lv in levels_dbfs:
@@ -103,7 +103,7 @@ BASE_KNOBS = {  # the setting the sweeps start from (light crunch for the amp)
     "amp": {"bass": 5, "middle": 5, "treble": 5, "gain": 2, "presence": 5, "volume": 5},
     "fuzz": {"fuzz": 5, "volume": 6},
 }
-SWEEPS = {
+SWEEPS: dict[str, list[tuple[str, str | None]]] = {
     "amp": [("bass", "gain"), ("middle", "gain"), ("treble", "gain"), ("presence", "gain")],
     "fuzz": [("fuzz", None)],
 }

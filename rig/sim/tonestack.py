@@ -19,6 +19,7 @@ band-pass-like H(s) = (b1 s + b2 s^2 + b3 s^3) / (1 + a1 s + a2 s^2 + a3 s^3).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def nodal_response(p: StackParts, t: float, m: float, lb: float, freqs) -> np.nd
     for f in np.atleast_1d(freqs):
         s = 2j * np.pi * f
         # (node, other node or "src" or None for ground, admittance)
-        elements = [
+        elements: list[tuple[int, int | Literal["src"] | None, complex]] = [
             (A, "src", s * p.c1),
             (A, VO, 1 / ra),
             (VO, B, 1 / rb),

@@ -1,5 +1,5 @@
 """Model configurations (`models/*.yaml`): which backbone, which conditioning, its size, and the
-training scheme the papers used for it (seed 000 table 5). Unknown keys are errors."""
+training scheme the papers used for it (Comunità et al. 2025, table 5). Unknown keys are errors."""
 
 from __future__ import annotations
 

@@ -199,7 +199,7 @@ class TakePool:
         self.seen: set[str] = set()
         self.cache = AudioCache(cache_mb * 2**20)  # train/val only: test takes are read once, at the end
 
-    def split_for(self, record: dict) -> str:
+    def split_for(self, record: dict) -> str | None:
         """The setting's split from session.yaml; a manifest that disagrees is refused, since
         trusting either side alone could leak a held-out setting into training."""
         planned = self.split_of.get(int(record["setting_id"]), record.get("split"))

@@ -16,7 +16,7 @@ import torch
 from rig.errors import UserError
 
 CHOICES = ("auto", "cpu", "cuda", "mps")
-GPU_SEGMENT_S = 3.0  # the papers' segments (seed 000 table 5)
+GPU_SEGMENT_S = 3.0  # the papers' segments (Comunità et al. 2025, table 5)
 GPU_BATCH = 32
 
 

@@ -14,6 +14,7 @@ import io
 import json
 import warnings
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ def export_model(model: torch.nn.Module, folder: Path, card: dict, seed: int = 0
     model.eval()
     folder.mkdir(parents=True, exist_ok=True)
     gen = torch.Generator().manual_seed(seed)
-    n = model.n_controls
+    n = cast(int, model.n_controls)  # a ParametricModel's; nn.Module's __getattr__ hides its type
     trace_in = _example(TRACE_SAMPLES, n, gen)
     other_in = _example(OTHER_SAMPLES, n, gen)
     files = {

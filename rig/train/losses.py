@@ -1,4 +1,4 @@
-"""Training loss (weighted L1 + multi-resolution STFT, seed 000 table 5) and the metrics we
+"""Training loss (weighted L1 + multi-resolution STFT, Comunità et al. 2025, table 5) and the metrics we
 report: ESR, MAE, MSE, MAPE, MR-STFT."""
 
 from __future__ import annotations

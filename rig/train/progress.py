@@ -4,7 +4,7 @@ only counts epochs; once it has ended it fills with the training budget spent.""
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 
 class EpochProgress:
@@ -20,7 +20,7 @@ class EpochProgress:
             console=Console(stderr=True),
             disable=not enabled,
         )
-        self.task = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> "EpochProgress":
         self.progress.start()
@@ -31,6 +31,7 @@ class EpochProgress:
         self.progress.stop()
 
     def update(self, state, capture_ended: bool) -> None:
+        assert self.task is not None  # updates come inside the `with`, after __enter__ added the task
         last = state.history[-1] if state.history else {}
         val = last.get("val_loss")
         info = f"epoch {state.epoch}  train {last.get('train_loss', float('nan')):.4f}"

@@ -196,7 +196,8 @@ def run_sweep(folder: Path, sweep: SweepFile, train: TrainOptions, opts: SweepOp
         ),
     )
     grid = tuner.fit()
-    errors = {r.config["cfg"]["name"]: str(r.error).splitlines()[0] for r in grid if r.error}
+    results = [grid[i] for i in range(len(grid))]  # ResultGrid is indexable (its stubs say not iterable)
+    errors = {r.config["cfg"]["name"]: str(r.error).splitlines()[0] for r in results if r.error and r.config}
     return finish_sweep(session, configs, errors, train)
 
 

@@ -242,6 +242,7 @@ class TrainingRun:
             if i and time.monotonic() >= deadline:
                 break
             self._schedule_lr(time.monotonic() - epoch_start)
+            assert self.opts.batch_size is not None  # __init__ filled it from the device profile
             batch = self.sampler.batch(self.pool.train, self.opts.batch_size)
             self._audit("train", batch.take_ids)
             started = time.monotonic()
@@ -266,6 +267,7 @@ class TrainingRun:
 
     @property
     def steps_per_epoch(self) -> int:
+        assert self.opts.batch_size is not None  # __init__ filled it from the device profile
         return max(1, self.opts.epoch_steps, math.ceil(self.opts.epoch_segments / self.opts.batch_size))
 
     def _step(self, batch: Batch) -> float:
@@ -294,6 +296,7 @@ class TrainingRun:
         if not self.pool.val:
             return None
         if self._val_cache[0] != len(self.pool.val):
+            assert self.opts.batch_size is not None  # __init__ filled it from the device profile
             batches = val_batches(
                 self.pool.val, self.segment, self.context, self.test_ids, self.opts.val_segments, self.opts.batch_size
             )
@@ -459,7 +462,7 @@ class TrainingRun:
         if not takes:
             return None
         check_split(takes, "test", set())
-        rows = []
+        rows: list[dict] = []
         for take in takes:  # one take's audio at a time: a Marshall session has 24 x 45 s
             m = take_metrics(predict(self.model, take, self.opts.stream_block), take.y[take.offset :], self.mr)
             rows.append({"setting_id": take.setting_id, "take_id": take.take_id, "knobs": take.knobs, **m})

@@ -101,7 +101,8 @@ def test_open_interface_virtual_needs_a_device(plan):
 
 
 def test_with_the_simulated_amp_and_fuzz(plan):
-    sim = pytest.importorskip("rig.sim")
+    from rig import sim
+
     program = build_program(plan, "train", 0)
     for kind in ("amp", "fuzz"):
         dev = sim.make_device(kind)

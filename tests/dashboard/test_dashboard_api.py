@@ -85,6 +85,7 @@ def test_state_is_rebuilt_from_the_session(client, run):
         "t": s["run"]["t"],
         "control": True,
         "control_state": "running",
+        "player": None,
     }
     assert s["rev"] > 0
     assert s["fold"]

@@ -30,6 +30,12 @@ def blank_board():
 
 
 @needs_board_sim
+@pytest.mark.xfail(
+    reason="on the 2026-12 VM image (kernel 6.18) avrdude 7.1 reads 0x00 instead of optiboot's sync "
+    "reply through simavr's pty, for the code of earlier stops too, while a direct STK sync on the same "
+    "pty is answered; the simulated board, not `rig robot flash`, is under investigation",
+    strict=False,
+)
 def test_flash_through_the_bootloader_then_the_firmware_answers(blank_board, capsys):
     port = blank_board.pty
     assert main(["robot", "status", "--port", port]) == 2  # erased: nothing answers yet

@@ -86,7 +86,8 @@ def test_many_requests_at_two_percent():
 
 def test_dropped_and_corrupted_bytes_together():
     plan = make_plan(f"sim://native?corrupt=0.01&drop=0.01&timescale={CAPTURE_TIMESCALE}&seed=4")
-    run_sequence(plan, 10, seed=9)
+    ctl = run_sequence(plan, 10, seed=9)
+    assert ctl.link.resends > 0 and ctl.link.bad_lines > 0, "the noise reached the wire"
 
 
 def test_send_budget_scales_with_the_line():

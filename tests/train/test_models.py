@@ -19,7 +19,7 @@ from rig.train.models.s4 import S4D
 torch.set_num_threads(1)
 
 N_CONTROLS = 4
-# Seed 001 table 2 / seed 000 table 7 (4 controls); lstm-c-96 and the export variants have no published figure.
+# NablAFx (Comunità et al. 2025) table 2 and Comunità et al. 2025 table 7 (4 controls); lstm-c-96 and the export variants have no published figure.
 PAPER_PARAMS = {
     "lstm-c-32": 5000,
     "lstm-tvc-32": 8000,

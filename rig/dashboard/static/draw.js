@@ -164,7 +164,7 @@ function logTicks(lo, hi) {
   return ticks;
 }
 
-// NAM's ESR bands (docs: RESEARCH.md section 4), for the test ESR figures.
+// NAM's ESR bands (S. Atkinson, Neural Amp Modeler, 2023), for the test ESR figures.
 const BANDS = [[0.01, "great", "great"], [0.035, "not bad", "ok"], [0.1, "may sound ok", "fair"],
   [0.3, "probably not great", "poor"], [Infinity, "something went wrong", "bad"]];
 

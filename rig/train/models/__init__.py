@@ -16,7 +16,9 @@ def build_model(cfg: ModelConfig, n_controls: int) -> ParametricModel:
     if n_controls < 0:
         raise ValueError("n_controls must be >= 0")
     a, k = cfg.architecture, cfg.conditioner
+    # ModelConfig's validator rejects a config without the sizes its backbone needs.
     if cfg.backbone == "lstm":
+        assert a.hidden is not None
         return LSTMModel(
             n_controls,
             cfg.conditioning,
@@ -28,6 +30,8 @@ def build_model(cfg: ModelConfig, n_controls: int) -> ParametricModel:
             skip=bool(a.skip),
         )
     if cfg.backbone == "tcn":
+        assert a.blocks is not None and a.kernel_size is not None
+        assert a.dilation_growth is not None and a.channels is not None
         return TCN(
             n_controls,
             cfg.conditioning,
@@ -40,6 +44,7 @@ def build_model(cfg: ModelConfig, n_controls: int) -> ParametricModel:
             interpolate=k.interpolate,
             tv_hidden=k.tv_hidden,
         )
+    assert a.blocks is not None and a.state_dim is not None and a.channels is not None
     return S4(
         n_controls,
         cfg.conditioning,

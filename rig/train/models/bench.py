@@ -1,6 +1,6 @@
 """Speed figures for `rig bench train|infer`.
 
-Real-time factor as in seed 000 sec. 6.2: RTF = F / (T * fs) for frames of F samples that take
+Real-time factor as in Comunità et al. 2025, sec. 6.2: RTF = F / (T * fs) for frames of F samples that take
 T seconds each, averaged over consecutive frames with state carried: RTF > 1 is faster than real
 time. (Its inverse, T * fs / F, is the fraction of a core the model needs.)
 """

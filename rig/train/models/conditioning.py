@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from rig.train.models.blockrate import BlockController, Blocks
 
-FILM_HIDDEN = 32  # seed 001 fig. 5c: controls -> 32 -> 32 -> 32
+FILM_HIDDEN = 32  # NablAFx, Comunità et al. 2025, fig. 5c: controls -> 32 -> 32 -> 32
 TTFILM_BOTTLENECK = 4
 
 

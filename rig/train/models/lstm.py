@@ -1,4 +1,4 @@
-"""LSTM backbone (seed 001 fig. 4a): one LSTM layer, Linear to one channel, tanh.
+"""LSTM backbone (NablAFx, Comunità et al. 2025, fig. 4a): one LSTM layer, Linear to one channel, tanh.
 Concat: the controls repeated per sample join the audio as LSTM input. TVCond: the sequence of
 a pooled-|input| controller LSTM (block rate, held or ramped) joins the audio instead.
 

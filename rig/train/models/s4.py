@@ -1,4 +1,4 @@
-"""S4 backbone with diagonal state (S4D, seed 001 fig. 5a/b): per block Linear over channels ->
+"""S4 backbone with diagonal state (S4D, NablAFx, Comunità et al. 2025, fig. 5a/b): per block Linear over channels ->
 tanh -> S4D -> modulation -> tanh, plus a depthwise 1x1 residual; Linear in/out and tanh.
 
 S4D: per channel h, N complex modes lambda_n = exp(dt*A_n) (zero-order hold) driven by the input.

@@ -1,4 +1,4 @@
-"""TCN backbone (seed 001 fig. 4b/c): residual blocks of dilated causal Conv1d -> modulation ->
+"""TCN backbone (NablAFx, Comunità et al. 2025, fig. 4b/c): residual blocks of dilated causal Conv1d -> modulation ->
 tanh, plus a depthwise 1x1 residual; a 1x1 conv to one channel and tanh at the output.
 
 Each block pads its own input causally, so every block runs on the output time axis and the
@@ -7,6 +7,9 @@ block, the last (k-1)*d input samples instead of re-feeding F+rf-1 samples per f
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -58,10 +61,11 @@ class TCN(ParametricModel):
         )
         self.cond = ConvConditioning(conditioning, n_controls, channels, blocks, block_size, interpolate, tv_hidden)
         self.out = nn.Conv1d(channels, 1, 1)
-        self.receptive_field = 1 + sum(b.history for b in self.blocks)
+        # nn.ModuleList yields plain Modules to mypy; every item here is a TCNBlock.
+        self.receptive_field = 1 + sum(b.history for b in cast(Iterable[TCNBlock], self.blocks))
 
     def init_state(self, batch: int) -> dict:
-        hist = [self._zeros(batch, b.conv.in_channels, b.history) for b in self.blocks]
+        hist = [self._zeros(batch, b.conv.in_channels, b.history) for b in cast(Iterable[TCNBlock], self.blocks)]
         return {"hist": hist, "mod": [None] * len(self.blocks), "tv": None}
 
     def forward_stream(self, x: Tensor, c: Tensor, state: dict) -> tuple[Tensor, dict]:
