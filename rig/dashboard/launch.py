@@ -9,8 +9,9 @@ from pathlib import Path
 from rig.dashboard.app import create_app
 from rig.dashboard.control import RunControl
 from rig.dashboard.security import LOOPBACK_HOSTS, new_token
-from rig.dashboard.server import ServerHandle, is_loopback, serve_in_thread
+from rig.dashboard.server import ServerHandle, serve_in_thread
 from rig.errors import UserError
+from rig.net import is_loopback
 
 
 def check_capture_host(host: str, allow_remote: bool = False) -> None:

@@ -4,7 +4,6 @@ beside the capture loop and tests can drive it from a real browser."""
 from __future__ import annotations
 
 import errno
-import ipaddress
 import socket
 import threading
 import time
@@ -33,15 +32,6 @@ class ServerHandle:
     def stop(self, timeout: float = 5.0) -> None:
         self.server.should_exit = True
         self.thread.join(timeout)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve_in_thread(app, host: str = "127.0.0.1", port: int = 8765) -> ServerHandle:

@@ -5,13 +5,13 @@ same path a `gain=6` line takes, so the glide smooths it. Loopback dashboards on
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from rig.errors import UserError
+from rig.net import is_loopback
 from rig.play.core import PlayerCore
 from rig.train.render import parse_settings
 
@@ -32,15 +32,6 @@ def attach_url(url: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     port = f":{parts.port}" if parts.port else ""
     return f"ws://{netloc}{port}/api/play/attach?token={token}"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def hello(core: PlayerCore) -> dict:
