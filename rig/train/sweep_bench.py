@@ -5,6 +5,8 @@ threads) and once with 2 at a time (1 thread each); prints both wall times and t
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +31,8 @@ def bench_sweep(epochs: int = 3, cache: Path | None = None, quiet: bool = True) 
             folder = work_copy(session, Path(tmp) / "session")
             opts = TrainOptions(budget_minutes=60.0, progress=False, export=False, report=False, fresh=True)
             t0 = time.monotonic()
-            out = run_sweep(folder, sweep, opts, SweepOptions(concurrent=concurrent))
+            with contextlib.redirect_stdout(sys.stderr):  # stdout is the bench's JSON; Tune prints tables
+                out = run_sweep(folder, sweep, opts, SweepOptions(concurrent=concurrent))
             wall = time.monotonic() - t0
         ray.shutdown()  # each run starts its own local Ray, as a user's command would
         runs[concurrent] = {
