@@ -198,7 +198,7 @@ def run_sweep(folder: Path, sweep: SweepFile, train: TrainOptions, opts: SweepOp
     grid = tuner.fit()
     results = [grid[i] for i in range(len(grid))]  # ResultGrid is indexable (its stubs say not iterable)
     errors = {r.config["cfg"]["name"]: str(r.error).splitlines()[0] for r in results if r.error and r.config}
-    return finish_sweep(session, configs, errors, train)
+    return finish_sweep(session, configs, errors, train, per_trial.max_epochs)
 
 
 def best_trial(session: Session, configs: list[ModelConfig]) -> ModelConfig | None:

@@ -17,14 +17,19 @@ SWEEP_DIR = "sweep"  # train/sweep/: Tune's own files, this report and its plot
 DONE_FILE = "sweep_trial.json"  # written by a trial that ended on its own (not stopped by ASHA)
 
 
-def trial_rows(session: Session, configs: list[ModelConfig], errors: dict[str, str]) -> list[dict]:
+def trial_rows(
+    session: Session, configs: list[ModelConfig], errors: dict[str, str], max_epochs: int | None = None
+) -> list[dict]:
+    """One row per trial. A trial that trained all `max_epochs` finished, even when ASHA's last
+    rung stopped it right after that epoch, before it could write its done file."""
     rows = []
     for cfg in configs:
         out = session.folder / TRAIN_DIR / cfg.name
         last = out / checkpoint.LAST
         state = RunState(**checkpoint.load(last)["run"]) if last.exists() else RunState()
         done = json.loads((out / DONE_FILE).read_text()) if (out / DONE_FILE).exists() else None
-        status = "failed" if cfg.name in errors else ("finished" if done else "stopped early")
+        complete = done is not None or (max_epochs is not None and state.epoch >= max_epochs)
+        status = "failed" if cfg.name in errors else ("finished" if complete else "stopped early")
         rows.append(
             {
                 "trial": cfg.name,
@@ -33,7 +38,9 @@ def trial_rows(session: Session, configs: list[ModelConfig], errors: dict[str, s
                 "epochs": state.epoch,
                 "best_val_loss": None if math.isinf(state.best) else state.best,
                 "status": status,
-                "stop_reason": (done or {}).get("stop_reason") or ("asha" if status == "stopped early" else ""),
+                "stop_reason": (done or {}).get("stop_reason")
+                or {"stopped early": "asha", "finished": "max_epochs"}.get(status, ""),
+                "ended_itself": done is not None,  # it sent its own train_finished
                 "error": errors.get(cfg.name, ""),
                 "history": state.history,
             }
@@ -42,9 +49,9 @@ def trial_rows(session: Session, configs: list[ModelConfig], errors: dict[str, s
 
 
 def close_stopped(session: Session, rows: list[dict]) -> None:
-    """A trial stopped by ASHA never reached TrainingRun's end, so it sent no train_finished."""
+    """A trial stopped by ASHA (or failed) never reached TrainingRun's end, so it sent no train_finished."""
     for r in rows:
-        if r["status"] != "finished":
+        if not r["ended_itself"]:
             session.events.emit(
                 "train_finished",
                 model=r["trial"],
@@ -109,11 +116,17 @@ def write_sweep_report(folder: Path, rows: list[dict], best: str | None) -> Path
     return path
 
 
-def finish_sweep(session: Session, configs: list[ModelConfig], errors: dict[str, str], train: TrainOptions) -> dict:
+def finish_sweep(
+    session: Session,
+    configs: list[ModelConfig],
+    errors: dict[str, str],
+    train: TrainOptions,
+    max_epochs: int | None = None,
+) -> dict:
     from rig.train.report import write_index
     from rig.train.sweep import best_trial
 
-    rows = trial_rows(session, configs, errors)
+    rows = trial_rows(session, configs, errors, max_epochs)
     close_stopped(session, rows)
     best = best_trial(session, configs)
     result = finish_best(session, best, train) if best else None
