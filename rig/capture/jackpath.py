@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from rig.audio.jackserver import start_dummy_server
 from rig.audio.jackwire import wire_reamp_loop
 from rig.audio.realtime import audio_process
 from rig.capture.trainer_process import die_with_parent
@@ -31,12 +32,12 @@ class JackAudio:
         if not shutil.which("jackd"):
             raise UserError("--jack needs the JACK server; install it (apt-get install jackd2) or drop --jack")
         self.server = f"rig-capture-{os.getpid()}"
-        self.jackd = subprocess.Popen(
-            ["jackd", "-n", self.server, "-d", "dummy", "-r", str(plan.audio.sample_rate), "-p", str(PERIOD)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
-        )
+        try:
+            self.jackd = start_dummy_server(self.server, plan.audio.sample_rate, PERIOD, preexec_fn=die_with_parent)
+        except RuntimeError:
+            raise UserError(
+                "the private JACK server did not start; check `jackd -d dummy` runs on this machine"
+            ) from None
         try:
             self._start(plan, plan_file, shaft_path)
         except BaseException:
@@ -46,10 +47,6 @@ class JackAudio:
     def _start(self, plan: Plan, plan_file: Path, shaft_path: Path | None) -> None:
         import jack
 
-        from rig.sim.jack_dut import wait_for_server
-
-        if not wait_for_server(self.server, 10.0):
-            raise UserError("the private JACK server did not start; check `jackd -d dummy` runs on this machine")
         # PortAudio finds JACK servers at import: point it at ours before sounddevice loads.
         os.environ.update({"JACK_DEFAULT_SERVER": self.server, "JACK_NO_START_SERVER": "1"})
         # The device is its own process, as a pedal would be: it reads the shafts itself

@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from rig.audio.jackserver import start_dummy_server
 from rig.play.core import PlayerCore
 from rig.play.runtime import KINDS, family
 from rig.train.config import load_model_config, named_configs
@@ -108,14 +109,8 @@ def _export_untrained(name: str, folder: Path) -> Path:
 
 def _play_on_jack(model: Path, noise: Path, period: int, seconds: float) -> dict:
     server = f"rigbench{os.getpid()}"
-    jackd = subprocess.Popen(
-        ["jackd", "-n", server, "-d", "dummy", "-r", "48000", "-p", str(period)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    jackd = start_dummy_server(server, 48000, period, stderr=subprocess.PIPE)
     try:
-        _wait_for_server(server, jackd)
         cmd = [sys.executable, "-m", "rig", "play", "--model", str(model), "--input", str(noise), "--loop"]
         cmd += ["--server", server, "--set", "gain=5,tone=5"]
         player = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -143,18 +138,3 @@ def _play_on_jack(model: Path, noise: Path, period: int, seconds: float) -> dict
         "cpu_max_pct": float(peak),
         "jackd_late_client_lines": sum("rig-play" in line for line in jackd_err.splitlines()),
     }
-
-
-def _wait_for_server(server: str, proc: subprocess.Popen) -> None:
-    import jack
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            jack.Client("probe", servername=server, no_start_server=True).close()
-            return
-        except jack.JackOpenError:
-            if proc.poll() is not None:
-                raise RuntimeError("jackd exited at start") from None
-            time.sleep(0.05)
-    raise RuntimeError("jackd did not come up in 10 s")

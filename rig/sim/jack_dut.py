@@ -12,7 +12,6 @@ applied at the start of the next period.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -157,18 +156,3 @@ def offline_render(device, x: np.ndarray, block: int = 256) -> np.ndarray:
     """Process x through device in blocks (what the JACK callback does), for comparisons."""
     out = [device.process(x[i : i + block]) for i in range(0, len(x), block)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
-
-
-def wait_for_server(servername: str | None, timeout_s: float = 5.0) -> bool:
-    """True once a JACK server answers (used after spawning jackd)."""
-    import jack
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            c = jack.Client("rig-probe", no_start_server=True, servername=servername)
-            c.close()
-            return True
-        except jack.JackOpenError:
-            time.sleep(0.05)
-    return False

@@ -3,14 +3,18 @@ process, and a patchbay that wires PortAudio's ports per the seed-002 loopback w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from rig.audio import AlignmentError, align_take, build_program, check_take
+from rig.audio.jackserver import start_dummy_server
 from rig.audio.jackwire import wire_reamp_loop
+
+from .conftest import make_plan
 
 PERIOD = 256
 DUT_DELAY = 37  # the DUT's own delay, in samples
@@ -20,25 +24,46 @@ def jackd_available() -> bool:
     return shutil.which("jackd") is not None
 
 
-def start_jackd(name: str, period: int = PERIOD) -> subprocess.Popen:
-    import jack
+def start_jackd(name: str, period: int = PERIOD, sync: bool = True) -> subprocess.Popen:
+    """A private dummy server; synchronous unless a test needs a late client to xrun, so a
+    loaded or non-real-time machine delays a period instead of corrupting it."""
+    return start_dummy_server(name, 48000, period, sync=sync)
 
-    proc = subprocess.Popen(
-        ["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            jack.Client("probe", servername=name, no_start_server=True).close()
-            return proc
-        except jack.JackOpenError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jackd exited: {proc.stderr.read().decode()[-500:]}") from None
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("jackd did not come up in 10 s")
+
+@contextlib.contextmanager
+def jack_rig(name: str, sync: bool = True):
+    """(plan, PortAudio interface, DUT, patchbay) on a private server `name`."""
+    from rig.audio.portaudio import PortAudioInterface, _sounddevice
+
+    old = set_env(server_env(name))
+    server = start_jackd(name, sync=sync)
+    dut = patch = None
+    try:
+        dut, patch = Dut(name), Patchbay(name)
+        plan = make_plan(1.0, audio={"interface": "system"})  # PortAudio's JACK device is named 'system'
+        yield plan, PortAudioInterface(plan.audio, on_start=patch.wire), dut, patch
+    finally:
+        if patch:
+            patch.close()
+        if dut:
+            dut.stop()
+        sd = _sounddevice()
+        sd._terminate()  # PortAudio must let go of the server before it dies, or it aborts at exit
+        server.terminate()
+        server.wait(timeout=10)
+        restore_env(old)
+        sd._initialize()
+
+
+def take(plan, iface, mode, dut, seed=0):
+    dut.command(mode)
+    program = build_program(plan, "train", seed)
+    rec = iface.play_record(program.signal)
+    try:
+        aligned = align_take(program, rec)
+    except AlignmentError as exc:
+        return program, rec, None, exc
+    return program, rec, aligned, check_take(program, rec, aligned, plan.take)
 
 
 class Dut:

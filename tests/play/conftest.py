@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -60,15 +61,26 @@ def models(tmp_path_factory):
     return folder, {n: export_spread(folder, n) for n in ("lstm-c-32-nam", "tcn-f-45-s-16")}
 
 
-@pytest.fixture(scope="module")
-def jack_server():
-    name = f"rigplay{os.getpid()}"
-    server = start_jackd(name, JACK_PERIOD)
+def _jack_server(name: str, sync: bool):
+    server = start_jackd(name, JACK_PERIOD, sync=sync)
     try:
         yield name
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def jack_server():
+    """Synchronous: on a loaded machine a late period is delayed, not lost, so played audio
+    can be compared sample for sample."""
+    yield from _jack_server(f"rigplay{os.getpid()}", sync=True)
+
+
+@pytest.fixture
+def jack_server_async():
+    """As a sound card runs: a client that misses its deadline loses the period (an xrun)."""
+    yield from _jack_server(f"rigplayx{os.getpid()}", sync=False)
 
 
 class Recorder:
@@ -87,6 +99,19 @@ class Recorder:
     def _process(self, frames: int) -> None:
         with self.lock:
             self.blocks.append(self.port.get_array().copy())
+
+    def settle(self, periods: int = 3, timeout: float = 10.0) -> None:
+        """Wait for `periods` more cycles: what was played has then passed the graph (its delay
+        is at most two periods), however late a loaded machine runs them."""
+        with self.lock:
+            target = len(self.blocks) + periods
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if len(self.blocks) >= target:
+                    return
+            assert time.monotonic() < deadline, "the JACK server stopped running cycles"
+            time.sleep(0.01)
 
     def audio(self) -> np.ndarray:
         with self.lock:

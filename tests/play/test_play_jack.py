@@ -49,7 +49,7 @@ def test_played_sine_equals_render(models, jack_server, name):
             text=True,
             timeout=120,
         )
-        time.sleep(0.1)
+        rec.settle()
         recorded = rec.audio()
     finally:
         rec.close()
@@ -80,10 +80,14 @@ def test_knob_change_while_playing_is_glided(models, jack_server):
     player.start()
     try:
         assert source.started.wait(10)
-        time.sleep(0.4)
+        quarter = len(x) // PERIOD // 4  # change the knob a quarter into the sine, counted in periods
+        deadline = time.monotonic() + 30
+        while holder["core"].stats.periods < quarter:
+            assert time.monotonic() < deadline, "the player stopped running periods"
+            time.sleep(0.005)
         holder["core"].request({"gain": 9.0})  # as a terminal line or a MIDI CC would
         player.join(timeout=60)
-        time.sleep(0.1)
+        rec.settle()
         recorded = rec.audio()
     finally:
         stop.set()
@@ -110,7 +114,7 @@ def test_knob_change_while_playing_is_glided(models, jack_server):
     assert hp_residual_dbfs(stepped, ideal[: len(stepped)], at) > -40  # the measure does see a step
 
 
-def test_forced_xruns_are_counted(models, jack_server):
+def test_forced_xruns_are_counted(models, jack_server_async):
     _, paths = models
     loaded = load_model(paths["lstm-c-32-nam"])
     holder: dict = {}
@@ -128,7 +132,7 @@ def test_forced_xruns_are_counted(models, jack_server):
         holder["core"] = core
         return core
 
-    core = audio.run_jack(make_core, audio.FileSource(sine(2.0)), threading.Event(), jack_server, connect_out=[])
+    core = audio.run_jack(make_core, audio.FileSource(sine(2.0)), threading.Event(), jack_server_async, connect_out=[])
     assert core.stats.late >= 5
     assert core.stats.xruns >= 1
     assert core.stats.periods >= 0.5 * RATE // PERIOD
