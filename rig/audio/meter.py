@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 CHANNELS = ("loopback", "return")
-CLIP = 0.999  # a sample at or above this magnitude counts as clipped (as the take's QC does)
 FLOOR_DBFS = -120.0
 
 
@@ -48,9 +47,11 @@ def to_dbfs(x: float) -> float:
 
 
 class BlockMeter:
-    """Fed from the audio callback; read by one non-real-time thread."""
+    """Fed from the audio callback; read by one non-real-time thread. `clip_level`: the
+    magnitude that counts as clipped, the plan's take QC level (take.qc.clip_level)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clip_level: float) -> None:
+        self.clip_level = clip_level
         self._w = _Window()
 
     def feed(self, loopback: np.ndarray, wet: np.ndarray) -> None:
@@ -64,7 +65,7 @@ class BlockMeter:
             if peak > w.peak[i]:
                 w.peak[i] = peak
             w.sumsq[i] += float(np.dot(block, block)) if len(block) else 0.0
-            if peak >= CLIP:
+            if peak >= self.clip_level:
                 w.clipped[i] += 1
         w.frames += n
         w.blocks += 1

@@ -1,7 +1,7 @@
 """A real interface through PortAudio (sounddevice), callback-driven full duplex.
 
 sounddevice is imported lazily: PortAudio scans the host APIs once at import, so with JACK
-the server must already run (PLATFORM_NOTES.md); a miss triggers one rescan.
+the server must already run (docs/SETUP.md); a miss triggers one rescan.
 """
 
 from __future__ import annotations

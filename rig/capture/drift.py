@@ -1,5 +1,6 @@
 """Drift check: every reference take is compared with the session's first one. Same
-setting, same dry content: their wet signals should agree to within noise (RESEARCH §4)."""
+setting, same dry content: their wet signals should agree to within noise, as Neural Amp
+Modeler checks its replicate takes (Atkinson 2023)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from rig.audio import DRIFT_ESR, esr
-
-__all__ = ["DRIFT_ESR", "DriftMonitor", "content_of", "esr"]
+from rig.audio import esr
 
 
 def content_of(wet: np.ndarray, content) -> np.ndarray:

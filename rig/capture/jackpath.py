@@ -1,7 +1,7 @@
 """`--sim --jack`: the real audio path without sound hardware. A private jackd (dummy
 driver), the simulated device as a JACK client (`dut:in`/`dut:out`) reading the robot
-simulator's shafts, and PortAudio recording through JACK, wired like the seed-002 rig:
-send -> dut -> return, loopback output -> loopback input (see PLATFORM_NOTES.md)."""
+simulator's shafts, and PortAudio recording through JACK, wired like the loopback reamping
+rig of Simionato & Fasciani 2024: send -> dut -> return, loopback output -> loopback input."""
 
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ class LevelPublisher:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(2.0)
+        if self._thread.ident is not None:  # started
+            self._thread.join(2.0)
 
     def _run(self) -> None:
         while not self._stop.wait(self.period_s):
@@ -55,15 +56,24 @@ class LevelPublisher:
         )
         return True
 
+    def close(self) -> None:
+        """Stop publishing: the last window, then one idle record."""
+        self.stop()
+        with contextlib.suppress(OSError):
+            self.publish_once()  # the last window (or, if none came, the idle record)
+            if self._was_active:
+                self._write({"active": False})
+                self._was_active = False
+
     def _write(self, body: dict) -> None:
         self.seq += 1
         write_live_levels(self.folder, {"seq": self.seq, "t": round(time.time(), 3), **body})
 
 
 @contextlib.contextmanager
-def live_levels(folder: Path, iface: object) -> Iterator[LevelPublisher | None]:
+def live_levels(folder: Path, iface: object, clip_level: float) -> Iterator[LevelPublisher | None]:
     """While the capture runs: the interface feeds a meter, a thread publishes it."""
-    meter = BlockMeter()
+    meter = BlockMeter(clip_level)
     if not attach_meter(iface, meter):
         yield None
         return
@@ -72,8 +82,5 @@ def live_levels(folder: Path, iface: object) -> Iterator[LevelPublisher | None]:
     try:
         yield publisher
     finally:
-        publisher.stop()
         attach_meter(iface, None)
-        with contextlib.suppress(OSError):
-            publisher.publish_once()  # the last window, then idle
-            publisher._write({"active": False})
+        publisher.close()

@@ -17,7 +17,7 @@ class RunTally:
     drift_max: float | None = None
 
 
-def summarise(folder: Path, tally: RunTally, total: int) -> dict:
+def summarise(folder: Path, tally: RunTally, total: int, drift_limit: float) -> dict:
     records = read_manifest(folder)
     takes = [r for r in records if r.get("split") != "reference"]
     snrs = [r["qc"]["snr_db"] for r in takes if isinstance(r.get("qc", {}).get("snr_db"), int | float)]
@@ -33,6 +33,7 @@ def summarise(folder: Path, tally: RunTally, total: int) -> dict:
         "snr_db_median": round(statistics.median(snrs), 1) if snrs else None,
         "snr_db_min": round(min(snrs), 1) if snrs else None,
         "drift_esr_max": tally.drift_max,
+        "drift_esr_limit": drift_limit,
         "model": _model_results(events),
     }
 
@@ -62,7 +63,9 @@ def render(summary: dict) -> list[str]:
     if summary["snr_db_median"] is not None:
         lines.append(f"QC: SNR median {summary['snr_db_median']} dB, lowest {summary['snr_db_min']} dB")
     if summary["drift_esr_max"] is not None:
-        lines.append(f"drift: largest reference ESR {summary['drift_esr_max']:.4g} (alert above 0.01)")
+        lines.append(
+            f"drift: largest reference ESR {summary['drift_esr_max']:.4g} (alert above {summary['drift_esr_limit']:g})"
+        )
     for f in summary["failed_this_run"]:
         lines.append(f"failed: setting {f['setting_id']}: {f['reasons'][-1] if f['reasons'] else '?'}")
     for m in summary["model"]:

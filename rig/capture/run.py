@@ -58,7 +58,7 @@ class CaptureRun:
             stack.callback(_close, iface)
             self._open_session(robot, iface)
             assert self.session is not None  # _open_session made or reopened it
-            stack.enter_context(live_levels(self.session.folder, iface))
+            stack.enter_context(live_levels(self.session.folder, iface, self.plan.take.qc.clip_level))
             stack.enter_context(self._dashboard())
             self._announce_start()
             self._start_trainer()
@@ -338,7 +338,9 @@ class CaptureRun:
 
     def _print_report(self, ending: str) -> None:
         assert self.session is not None  # reports follow _open_session
-        self.summary = report.summarise(self.session.folder, self.tally, len(self.prep.order))
+        self.summary = report.summarise(
+            self.session.folder, self.tally, len(self.prep.order), self.plan.take.qc.drift_esr
+        )
         if ending != "finished":
             self._say(f"capture stopped; nothing is lost. Continue with: rig capture --resume {self.session.folder}")
         for line in report.render(self.summary):

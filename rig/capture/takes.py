@@ -20,8 +20,6 @@ from rig.errors import UserError
 from rig.plan import Plan, Setting
 from rig.session import EventLog, Session
 
-CLIP = 0.999
-
 
 @dataclass
 class Outcome:
@@ -131,15 +129,16 @@ class Recorder:
 
     def emit_levels(self, program, rec) -> None:
         send, loop, ret = program.signal, np.asarray(rec.loopback), np.asarray(rec.wet)
+        clip = self.plan.take.qc.clip_level  # as the take's QC judges it
         self.events.emit(
             "levels",
             send_dbfs=dbfs(send),
             loopback_dbfs=dbfs(loop),
             return_dbfs=dbfs(ret),
             clipped={
-                "send": bool(np.max(np.abs(send)) >= CLIP),
-                "loopback": bool(len(loop) and np.max(np.abs(loop)) >= CLIP),
-                "return": bool(len(ret) and np.max(np.abs(ret)) >= CLIP),
+                "send": bool(np.max(np.abs(send)) >= clip),
+                "loopback": bool(len(loop) and np.max(np.abs(loop)) >= clip),
+                "return": bool(len(ret) and np.max(np.abs(ret)) >= clip),
             },
         )
 

@@ -16,7 +16,7 @@ from scipy.stats import qmc
 from rig.errors import UserError
 from rig.plan.models import Knob, Plan
 
-DEFAULT_GRID_VALUES = 5  # "about 5 values per control" (RESEARCH §3)
+DEFAULT_GRID_VALUES = 5  # values per control when a grid names none
 MAX_GRID = 1_000_000
 
 

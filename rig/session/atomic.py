@@ -26,20 +26,24 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Never leaves the temporary file behind: a failed write (full disk) removes it."""
+def write_bytes_atomic(path: Path, data: bytes, sync: bool = True) -> None:
+    """Never leaves the temporary file behind: a failed write (full disk) removes it.
+    sync=False: readers still see the old file or the new one, never half of one, but
+    nothing is forced to disk (for a file rewritten many times a second that a crash may lose)."""
     tmp = path.with_name(path.name + TMP_SUFFIX)
     try:
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if sync:
+        fsync_dir(path.parent)
 
 
 def sync_file(path: Path) -> None:

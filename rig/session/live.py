@@ -8,17 +8,16 @@ while a take records, read by any dashboard. Never appended: it holds one small 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from rig.session.atomic import write_bytes_atomic
 
 LIVE_LEVELS_FILE = "live_levels.json"
 
 
 def write_live_levels(folder: Path, levels: dict) -> None:
-    path = Path(folder) / LIVE_LEVELS_FILE
-    tmp = path.with_name(f".{LIVE_LEVELS_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(levels, separators=(",", ":")))
-    os.replace(tmp, path)  # readers see the old object or the new one, never half of one
+    # atomic but not fsynced: ten rewrites a second of a figure a crash may well lose
+    write_bytes_atomic(Path(folder) / LIVE_LEVELS_FILE, json.dumps(levels, separators=(",", ":")).encode(), sync=False)
 
 
 def read_live_levels(folder: Path) -> dict | None:

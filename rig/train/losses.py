@@ -7,7 +7,7 @@ import auraloss
 import torch
 from torch import Tensor, nn
 
-# auraloss settings of the papers (RESEARCH §5)
+# auraloss settings of the papers (Comunità et al. 2025)
 FFT_SIZES = [1024, 2048, 512]
 HOP_SIZES = [120, 240, 50]
 WIN_LENGTHS = [600, 1200, 240]
@@ -88,7 +88,7 @@ def metrics(pred: Tensor, target: Tensor, mr: nn.Module | None = None) -> dict[s
 
 
 def quality_band(value: float) -> str:
-    """NAM's ESR bands (RESEARCH §4)."""
+    """NAM's ESR bands (S. Atkinson, Neural Amp Modeler, 2023)."""
     for limit, label in BANDS:
         if value < limit:
             return label

@@ -1,5 +1,5 @@
 """A real audio path for tests: a private jackd (dummy driver), the DUT client in its own
-process, and a patchbay that wires PortAudio's ports per the seed-002 loopback wiring."""
+process, and a patchbay that wires PortAudio's ports per the loopback wiring of Simionato & Fasciani 2024."""
 
 from __future__ import annotations
 

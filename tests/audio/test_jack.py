@@ -32,7 +32,7 @@ def test_latency_and_alignment_sample_exact(rig):
         expected = np.tanh(3 * aligned.dry[:-DUT_DELAY]) / 3 * 2
         np.testing.assert_allclose(aligned.wet[DUT_DELAY:], expected, atol=1e-6)
         np.testing.assert_array_equal(aligned.loopback, aligned.dry)
-    assert latencies == [PERIOD, PERIOD]  # one JACK period, as measured by hand (PLATFORM_NOTES)
+    assert latencies == [PERIOD, PERIOD]  # one JACK period, as measured by hand
 
 
 @pytest.mark.parametrize(("mode", "reason"), [("silent", "return is silent"), ("clip", "wet clipped")])

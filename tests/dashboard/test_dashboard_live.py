@@ -20,6 +20,7 @@ from rig.capture.live_levels import LevelPublisher
 from rig.cli.main import main
 from rig.dashboard import create_app, serve_in_thread
 from rig.dashboard.state import SessionFollower
+from rig.plan.models import QC
 from rig.session import read_manifest
 from rig.session.live import read_live_levels, write_live_levels
 from tests.capture.helpers import write_plan
@@ -53,7 +54,7 @@ def _sine(amp: float, seconds: float = 0.5) -> np.ndarray:
 
 def test_meter_gives_peak_and_rms_of_the_recorded_blocks_and_counts_clipping():
     iface = VirtualInterface(_Gain(0.5), noise_dbfs=-200, tail_s=0.0)
-    meter = BlockMeter()
+    meter = BlockMeter(QC().clip_level)
     assert attach_meter(iface, meter)
     iface.play_record(_sine(0.5))
     levels = meter.take()
@@ -69,7 +70,7 @@ def test_meter_gives_peak_and_rms_of_the_recorded_blocks_and_counts_clipping():
 
 
 def test_publisher_writes_one_small_object_and_goes_idle(tmp_path):
-    meter = BlockMeter()
+    meter = BlockMeter(QC().clip_level)
     pub = LevelPublisher(tmp_path, meter)
     meter.feed(_sine(0.25)[:256], _sine(1.0)[:256])
     assert pub.publish_once()
@@ -80,6 +81,9 @@ def test_publisher_writes_one_small_object_and_goes_idle(tmp_path):
     pub.publish_once()
     assert read_live_levels(tmp_path)["seq"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["live_levels.json"]  # no temp files left, no log
+    meter.feed(_sine(0.25)[:256], _sine(0.5)[:256])
+    pub.close()  # the last window, then exactly one idle record
+    assert read_live_levels(tmp_path)["seq"] == 4 and read_live_levels(tmp_path)["active"] is False
 
 
 def test_sim_capture_publishes_levels_while_takes_record(tmp_path):
