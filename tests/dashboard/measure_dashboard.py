@@ -22,6 +22,7 @@ from dashboard_fakes import FakeRun, make_session
 from rig.dashboard import create_app, serve_in_thread
 from rig.dashboard.state import SessionFollower
 from rig.session import EVENTS_FILE, Session
+from tests.browser import CHROMIUM, chromium
 
 
 def build_session(folder: Path, takes: int) -> FakeRun:
@@ -55,19 +56,7 @@ def measure_state(folder: Path) -> dict:
 
 
 def measure_page(url: str, throttle: float) -> float | None:
-    from playwright.sync_api import sync_playwright
-
-    args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
         page.goto(url)
@@ -76,7 +65,6 @@ def measure_page(url: str, throttle: float) -> float | None:
             " && document.querySelector('#conn').textContent === 'live'"
         )
         ms = page.evaluate("performance.now()")
-        browser.close()
     return round(ms, 1)
 
 
@@ -89,7 +77,7 @@ def main() -> None:
         figures = {"takes": run.done, **measure_state(run.session.folder)}
         handle = serve_in_thread(create_app(run.session.folder), "127.0.0.1", 0)
         try:
-            if Path("/usr/bin/chromium").exists():
+            if Path(CHROMIUM).exists():
                 figures["page_ready_ms"] = measure_page(handle.url, 1)
                 figures["page_ready_ms_cpu_4x_slower"] = measure_page(handle.url, 4)
         finally:

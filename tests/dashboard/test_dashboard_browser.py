@@ -18,33 +18,21 @@ import pytest
 
 from rig.dashboard import create_app, serve_in_thread
 from rig.session import EVENTS_FILE
+from tests.browser import chromium, needs_chromium
 
 from .conftest import TOKEN
 from .dashboard_fakes import ROOT, FakeRun, RecordingControl, make_session
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = Path(os.environ.get("RIG_DASHBOARD_SHOTS", "/tmp"))
 WIDE, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt install chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from rig.session.live import read_live_levels, write_live_levels
 from tests.capture.helpers import write_plan
 
 from .conftest import BASE, TOKEN
-from .test_dashboard_browser import CHROMIUM, PHONE, SHOTS, WIDE, browser, open_page  # noqa: F401
+from .test_dashboard_browser import PHONE, SHOTS, WIDE, browser, open_page  # noqa: F401 (browser: the fixture)
 
 
 class _Gain:

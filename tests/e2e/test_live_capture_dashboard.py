@@ -19,25 +19,16 @@ from pathlib import Path
 import pytest
 
 from rig.session import read_events
+from tests.browser import chromium, needs_chromium
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT_COPY = Path(os.environ.get("RIG_E2E_SCREENSHOT", "/tmp/e2e-dashboard.png"))
 URL_RE = re.compile(r"dashboard: (http://127\.0\.0\.1:\d+/\?token=\S+)")
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(150),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt install chromium)"),
+    needs_chromium,
 ]
 
 # A TCN small enough for epochs of a few seconds on two shared cores, on 0.1 s segments (the
@@ -171,13 +162,8 @@ def capture(tmp_path):
 
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 # ---- reading the page ---------------------------------------------------------------------
