@@ -103,27 +103,10 @@ def sweep_for(args):
     several models, with Ray installed) the plan's models as a sweep at their own learning rates."""
     if args.model:
         return None
-    from rig.train.sweep_file import SweepFile, load_sweep
-
-    if args.sweep:
-        return load_sweep(args.sweep)
-    from rig.plan import resolve_path
     from rig.session import Session
+    from rig.train.sweep_file import load_sweep, plan_sweep
 
-    session = Session.open(args.session)
-    train = session.plan().train
-    if train.sweep:
-        plan_file = session.info.get("plan_file")
-        found = resolve_path(Path(plan_file), train.sweep) if plan_file else None
-        return load_sweep(found if found is not None and Path(found).is_file() else train.sweep)
-    if args.follow and len(train.models) > 1:
-        import importlib.util
-
-        if importlib.util.find_spec("ray") is not None:
-            from rig.train.run import _locate
-
-            return SweepFile(models=[str(_locate(session, m).resolve()) for m in train.models])
-    return None
+    return load_sweep(args.sweep) if args.sweep else plan_sweep(Session.open(args.session), args.follow)
 
 
 def run_sweep_cli(args, sweep, opts) -> int:

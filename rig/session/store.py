@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from rig import __version__
 from rig.errors import UserError
 from rig.plan import Plan, Setting
-from rig.plan.load import parse_yaml, read_capped
+from rig.plan.load import parse_yaml, read_capped, resolve_path
 from rig.session.atomic import (
     TMP_SUFFIX,
     append_line_synced,
@@ -126,6 +126,12 @@ class Session:
 
     def plan(self) -> Plan:
         return Plan.model_validate(self.info["plan"])
+
+    def plan_relative(self, name: str) -> Path | None:
+        """A file the plan names (a model config, a sweep), relative to the plan file as
+        recorded at capture; None when the plan file is unknown or the name is not found."""
+        plan_file = self.info.get("plan_file")
+        return resolve_path(Path(plan_file), name) if plan_file else None
 
     def settings(self) -> list[Setting]:
         return [Setting(s["id"], s["values"], s["split"]) for s in self.info["settings"]]

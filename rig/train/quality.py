@@ -46,7 +46,7 @@ def bench_quality(
     quiet: bool = True,
 ) -> dict:
     plan_path = Path(plan or DEFAULT_PLAN)
-    seeded = _seeded_plan_text(plan_path, seed)
+    seeded = bench_plan_text(plan_path, seed)
     folder, built_s = cached_session(seeded, Path(cache or default_cache()), quiet)
     runs = [train_once(folder, Path(model or DEFAULT_MODEL), b, threads, device) for b in budgets or [10.0]]
     session = Session.open(folder)
@@ -62,7 +62,7 @@ def bench_quality(
 
 
 # ---- the cached session --------------------------------------------------------------------
-def _seeded_plan_text(path: Path, seed: int | None) -> str:
+def bench_plan_text(path: Path, seed: int | None) -> str:
     """The plan file's YAML, with settings.seed replaced when a seed is given (it also seeds
     the dry programs), so the cache key covers it. Training off: the bench trains itself."""
     load_plan(path)  # a damaged plan is a user error here, with the plan loader's message

@@ -12,7 +12,6 @@ from pathlib import Path
 import torch
 
 from rig.errors import UserError
-from rig.plan import resolve_path
 from rig.session import TRAIN_DIR, Session
 from rig.train import checkpoint
 from rig.train.config import MODELS_DIR, ModelConfig, load_model_config, named_configs
@@ -26,14 +25,13 @@ def model_configs(session: Session, given: list[str] | None) -> list[ModelConfig
     names = session.plan().train.models
     if not names:
         raise UserError("the plan lists no train.models; give --model models/<name>.yaml")
-    return [load_model_config(_locate(session, n)) for n in names]
+    return [load_model_config(locate_plan_model(session, n)) for n in names]
 
 
-def _locate(session: Session, name: str) -> Path:
+def locate_plan_model(session: Session, name: str) -> Path:
     """Plans name configs relative to the plan file; sessions may have moved, so also try the
     project's models/ folder and the shipped names."""
-    plan_file = session.info.get("plan_file")
-    found = resolve_path(Path(plan_file), name) if plan_file else None
+    found = session.plan_relative(name)
     for candidate in (found, MODELS_DIR.parent / name, Path(name), named_configs().get(Path(name).stem)):
         if candidate is not None and Path(candidate).is_file():
             return Path(candidate)

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rig.train.quality import DEFAULT_PLAN, PROJECT, _seeded_plan_text, cached_session, default_cache, work_copy
+from rig.train.quality import DEFAULT_PLAN, PROJECT, bench_plan_text, cached_session, default_cache, work_copy
 from rig.train.sweep import SweepOptions, require_ray, run_sweep
 from rig.train.sweep_file import Asha, SweepFile
 from rig.train.trainer import TrainOptions
@@ -22,7 +22,7 @@ LEARNING_RATES = [0.02, 0.01, 0.005, 0.003, 0.002, 0.001, 0.0005, 0.0002]
 
 def bench_sweep(epochs: int = 3, cache: Path | None = None, quiet: bool = True) -> dict:
     ray = require_ray()
-    session, _ = cached_session(_seeded_plan_text(DEFAULT_PLAN, None), Path(cache or default_cache()), quiet)
+    session, _ = cached_session(bench_plan_text(DEFAULT_PLAN, None), Path(cache or default_cache()), quiet)
     # grace = max_epochs: ASHA never stops a trial, so both runs train the same 8 x epochs
     sweep = SweepFile(models=[str(MODEL)], lr=LEARNING_RATES, max_epochs=epochs, asha=Asha(grace_epochs=epochs))
     runs = {}

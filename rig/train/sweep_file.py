@@ -12,6 +12,7 @@ their training settings. Every combination of the listed values is one trial; a 
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 import random
@@ -22,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rig.errors import UserError
+from rig.session import Session
 
 SWEEPS_DIR = Path(__file__).resolve().parents[2] / "sweeps"
 SWEPT = ("lr", "segment_s", "loss_l1", "loss_mrstft")  # the training settings a sweep may vary
@@ -111,6 +113,20 @@ def load_sweep(path: Path | str) -> SweepFile:
         raise UserError(f"{path}: {where}: {err['msg']}") from None
     sweep._source = path.resolve()
     return sweep
+
+
+def plan_sweep(session: Session, follow: bool) -> SweepFile | None:
+    """The sweep a session's plan asks for: its train.sweep file, else (the capture's automatic
+    training of several models, with Ray installed) its models at their own learning rates."""
+    train = session.plan().train
+    if train.sweep:
+        found = session.plan_relative(train.sweep)
+        return load_sweep(found if found is not None and found.is_file() else train.sweep)
+    if follow and len(train.models) > 1 and importlib.util.find_spec("ray") is not None:
+        from rig.train.run import locate_plan_model
+
+        return SweepFile(models=[str(locate_plan_model(session, m).resolve()) for m in train.models])
+    return None
 
 
 def model_paths(sweep: SweepFile) -> list[Path]:

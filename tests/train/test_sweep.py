@@ -60,3 +60,15 @@ def test_four_trials_on_a_local_ray(local_ray, session, tmp_path):
     assert ended  # ASHA lets the best of each rung go on to max_epochs
     done = json.loads((folder / TRAIN_DIR / ended[0]["trial"] / "sweep_trial.json").read_text())
     assert done["epochs"] == 3
+
+
+@pytest.mark.parametrize(("name", "trials"), [("default.yaml", 36), ("tiny.yaml", 4)])
+def test_shipped_sweeps_resolve_to_their_trials(name, trials):
+    """What `rig train --sweep sweeps/NAME` would train, without training it."""
+    from rig.train.sweep import trial_configs
+
+    sweep = load_sweep(name)  # a bare name finds the shipped file
+    configs = trial_configs(sweep)
+    assert len(configs) == trials
+    assert len({c.name for c in configs}) == trials
+    assert {c.training.lr for c in configs} == set(sweep.lr or [])

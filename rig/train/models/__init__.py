@@ -1,4 +1,4 @@
-"""Parametric black-box models of seeds 000/001 (LSTM, TCN, S4D with Concat, TVCond, FiLM,
+"""Parametric black-box models of Comunità et al. 2025 and NablAFx (LSTM, TCN, S4D with Concat, TVCond, FiLM,
 TFiLM, TTFiLM, TVFiLM). `build_model(cfg, n_controls)` is the entry point."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Feature modulation for the convolutional and state-space backbones (seeds 000/001):
+"""Feature modulation for the convolutional and state-space backbones (Comunità et al. 2025; NablAFx):
 FiLM (static), TFiLM and TTFiLM (per-block LSTM over pooled activations) and TVFiLM (one
 model-level LSTM over the pooled |input|, a per-block linear map to gamma/beta).
 
