@@ -2,24 +2,16 @@
 its manifest record says loopback_polarity -1, and one alert says why."""
 
 from rig.session import read_events, read_manifest
-from tests.capture.helpers import write_plan
+from tests.capture.helpers import sim_options, write_plan
 
 
 def test_inverted_loopback_is_recorded_in_manifest_and_alerted(tmp_path):
-    from rig.capture import CaptureOptions, run_capture
+    from rig.capture import run_capture
 
     plan = write_plan(tmp_path, count=2, seconds=1.0)
     folder = tmp_path / "session"
     # Recording 0 is the start reference take: its loopback cable is "swapped".
-    opts = CaptureOptions(
-        plan_file=plan,
-        session=folder,
-        sim=True,
-        train=False,
-        dashboard=False,
-        quiet=True,
-        audio_faults={0: "invert_loopback"},
-    )
+    opts = sim_options(plan, folder, audio_faults={0: "invert_loopback"})
     assert run_capture(opts) == 0
     records = read_manifest(folder)
     polarity = {r["take_id"]: r["loopback_polarity"] for r in records}

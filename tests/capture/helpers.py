@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from rig.capture import CaptureOptions
+
 REPO = Path(__file__).resolve().parents[2]
 
 TINY_PLAN = """\
@@ -93,3 +95,10 @@ def fill(folder: Path) -> Path:
     finally:
         os.close(fd)
     return filler
+
+
+def sim_options(plan_file: Path | None = None, session: Path | None = None, **kw) -> CaptureOptions:
+    """A quiet capture on the simulated rig with no trainer and no dashboard, as most tests run it."""
+    return CaptureOptions(
+        plan_file=plan_file, session=session, sim=True, train=False, dashboard=False, quiet=True, **kw
+    )

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 import rig.capture.run as capture_run
-from rig.capture.options import CaptureOptions
 from rig.errors import UserError
 from rig.session import Session, read_manifest
 from tests.capture.capture_fakes import FakeRobot
-from tests.capture.helpers import fill, mount_tmpfs, unmount, write_plan
+from tests.capture.helpers import fill, mount_tmpfs, sim_options, unmount, write_plan
 
 
 @pytest.fixture(autouse=True)
@@ -26,15 +25,11 @@ def small_disk(tmp_path):
     unmount(mnt)
 
 
-def opts(**kw) -> CaptureOptions:
-    return CaptureOptions(sim=True, train=False, dashboard=False, quiet=True, **kw)
-
-
 def test_a_run_that_cannot_fit_is_refused_before_anything_moves(tmp_path, small_disk):
     disk = small_disk("2m")
     plan = write_plan(tmp_path)
     with pytest.raises(UserError, match="not enough free disk") as err:
-        capture_run.run_capture(opts(plan_file=plan, session=disk / "s"))
+        capture_run.run_capture(sim_options(plan_file=plan, session=disk / "s"))
     assert "\n" not in str(err.value)
     assert not (disk / "s").exists()
 
@@ -50,7 +45,7 @@ def test_disk_full_mid_run_is_a_clear_error_and_resumable(tmp_path, small_disk):
             fillers.append(fill(disk))
 
     with pytest.raises(UserError, match="disk full") as err:
-        capture_run.run_capture(opts(plan_file=plan, session=folder, after_commit=after_commit))
+        capture_run.run_capture(sim_options(plan_file=plan, session=folder, after_commit=after_commit))
     msg = str(err.value)
     assert "\n" not in msg
     assert f"--resume {folder}" in msg
@@ -58,7 +53,7 @@ def test_disk_full_mid_run_is_a_clear_error_and_resumable(tmp_path, small_disk):
     assert len(stored) == 3
     assert Session.open(folder).verify() == []
     fillers[0].unlink()
-    assert capture_run.run_capture(opts(resume=folder)) == 0
+    assert capture_run.run_capture(sim_options(resume=folder)) == 0
     ids = [r["setting_id"] for r in read_manifest(folder) if r["split"] != "reference"]
     assert sorted(ids) == sorted(s.id for s in Session.open(folder).settings())
     assert Session.open(folder).verify() == []

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rig.session import SESSION_FILE, Session, read_events, read_manifest
-from tests.capture.helpers import rig_cmd, rig_run, write_plan
+from tests.capture.helpers import rig_cmd, rig_run, sim_options, write_plan
 
 KILLS = int(os.environ.get("RIG_CAPTURE_KILLS", "8"))  # the 20: RIG_CAPTURE_KILLS=20
 CAPTURE = ("--sim", "--no-train", "--no-dashboard", "--quiet")
@@ -92,20 +92,13 @@ def probe_timing(plan: Path, folder: Path) -> tuple[float, float]:
 
 
 def test_robot_and_audio_faults_still_store_only_verified_takes(tmp_path):
-    from rig.capture import CaptureOptions, run_capture
+    from rig.capture import run_capture
 
     plan = write_plan(tmp_path, count=5, seconds=1.0)
     folder = tmp_path / "session"
     # Recording numbers: 0 is the start reference; xrun on the second setting, silence on the fourth.
-    opts = CaptureOptions(
-        plan_file=plan,
-        session=folder,
-        sim=True,
-        train=False,
-        dashboard=False,
-        quiet=True,
-        robot_faults={"corrupt": 0.003, "reset_after_steps": 6000},
-        audio_faults={2: "xrun", 4: "silent"},
+    opts = sim_options(
+        plan, folder, robot_faults={"corrupt": 0.003, "reset_after_steps": 6000}, audio_faults={2: "xrun", 4: "silent"}
     )
     assert run_capture(opts) == 0
     assert_complete(folder)

@@ -15,6 +15,7 @@ from rig.capture.preflight import prepare
 from rig.errors import UserError
 from rig.session import Session, read_events, read_manifest
 from tests.capture.capture_fakes import FakeRobot
+from tests.capture.helpers import sim_options
 
 MANIFEST_KEYS = {
     "take_id",
@@ -41,17 +42,13 @@ def fake_robot(monkeypatch):
     monkeypatch.setattr(capture_run, "Robot", FakeRobot)
 
 
-def options(plan: Path, folder: Path, **kw) -> CaptureOptions:
-    return CaptureOptions(plan_file=plan, session=folder, sim=True, train=False, dashboard=False, quiet=True, **kw)
-
-
 def types(folder: Path) -> list[str]:
     return [e["type"] for e in read_events(folder)[0]]
 
 
 def test_a_run_stores_every_setting_once(tiny_plan, tmp_path):
     folder = tmp_path / "s"
-    assert capture_run.run_capture(options(tiny_plan, folder)) == 0
+    assert capture_run.run_capture(sim_options(tiny_plan, folder)) == 0
     records = read_manifest(folder)
     takes = [r for r in records if r["split"] != "reference"]
     session = Session.open(folder)
@@ -71,7 +68,7 @@ def test_failing_takes_are_rerecorded_then_skipped(tiny_plan, tmp_path):
     # Recording 0 is the start reference; 1 is the first setting (an xrun: re-recorded once);
     # 3..5 are every attempt of the second setting (silent return: skipped, not stored).
     faults = {1: "xrun", 3: "silent", 4: "silent", 5: "silent"}
-    assert capture_run.run_capture(options(tiny_plan, folder, audio_faults=faults)) == 1
+    assert capture_run.run_capture(sim_options(tiny_plan, folder, audio_faults=faults)) == 1
     session = Session.open(folder)
     order = session.info["route"]
     records = {r["setting_id"]: r for r in read_manifest(folder)}
@@ -83,9 +80,7 @@ def test_failing_takes_are_rerecorded_then_skipped(tiny_plan, tmp_path):
     assert all("silent" in e["reason"] for e in failed[1:])
     assert any(e["type"] == "alert" and e["kind"] == "take_skipped" for e in events)
     # Resume captures only the skipped setting.
-    assert (
-        capture_run.run_capture(CaptureOptions(resume=folder, sim=True, train=False, dashboard=False, quiet=True)) == 0
-    )
+    assert capture_run.run_capture(sim_options(resume=folder)) == 0
     ids = [r["setting_id"] for r in read_manifest(folder) if r["split"] != "reference"]
     assert sorted(ids) == sorted(order)
     assert len(ids) == len(set(ids))
@@ -93,7 +88,7 @@ def test_failing_takes_are_rerecorded_then_skipped(tiny_plan, tmp_path):
 
 def test_pause_resume_abort_then_resume_without_duplicates(tiny_plan, tmp_path):
     folder = tmp_path / "s"
-    opts = options(tiny_plan, folder)
+    opts = sim_options(tiny_plan, folder)
     run = capture_run.CaptureRun(prepare(opts), opts)
     commits = []
 
@@ -119,12 +114,12 @@ def test_pause_resume_abort_then_resume_without_duplicates(tiny_plan, tmp_path):
 
 
 def run_resume(folder: Path) -> int:
-    return capture_run.run_capture(CaptureOptions(resume=folder, sim=True, train=False, dashboard=False, quiet=True))
+    return capture_run.run_capture(sim_options(resume=folder))
 
 
 def test_resume_refuses_a_changed_plan(tiny_plan, tmp_path):
     folder = tmp_path / "s"
-    assert capture_run.run_capture(options(tiny_plan, folder)) == 0
+    assert capture_run.run_capture(sim_options(tiny_plan, folder)) == 0
     tiny_plan.write_text(tiny_plan.read_text().replace("seconds: 1.0", "seconds: 2.0"))
     with pytest.raises(UserError, match="changed since") as err:
         prepare(CaptureOptions(plan_file=tiny_plan, resume=folder))

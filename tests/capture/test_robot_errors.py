@@ -10,10 +10,10 @@ import subprocess
 import threading
 import time
 
-from rig.capture import CaptureOptions, run_capture
+from rig.capture import run_capture
 from rig.capture.parts import RobotError
 from rig.session import read_events, read_manifest
-from tests.capture.helpers import write_plan
+from tests.capture.helpers import sim_options, write_plan
 
 
 def simulator_pids() -> list[int]:
@@ -32,7 +32,7 @@ def wait_for(condition, timeout: float = 120.0) -> None:
 def test_a_frozen_robot_stops_the_run_and_the_event_log_keeps_the_wire_traffic(tmp_path):
     plan = write_plan(tmp_path, count=8, seconds=2.0)
     folder = tmp_path / "session"
-    opts = CaptureOptions(plan_file=plan, session=folder, sim=True, train=False, dashboard=False, quiet=True)
+    opts = sim_options(plan, folder)
     raised: list[BaseException] = []
 
     def capture() -> None:

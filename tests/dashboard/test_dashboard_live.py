@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from rig.audio.meter import BlockMeter, attach_meter
 from rig.audio.virtual import VirtualInterface
-from rig.capture import CaptureOptions, run_capture
+from rig.capture import run_capture
 from rig.capture.live_levels import LevelPublisher
 from rig.cli.main import main
 from rig.dashboard import create_app, serve_in_thread
@@ -23,7 +23,7 @@ from rig.dashboard.state import SessionFollower
 from rig.plan.models import QC
 from rig.session import read_manifest
 from rig.session.live import read_live_levels, write_live_levels
-from tests.capture.helpers import write_plan
+from tests.capture.helpers import sim_options, write_plan
 
 from .conftest import BASE, TOKEN
 from .test_dashboard_browser import PHONE, SHOTS, WIDE, browser, open_page  # noqa: F401 (browser: the fixture)
@@ -103,9 +103,7 @@ def test_sim_capture_publishes_levels_while_takes_record(tmp_path):
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     try:
-        code = run_capture(
-            CaptureOptions(plan_file=plan, session=folder, sim=True, train=False, dashboard=False, quiet=True)
-        )
+        code = run_capture(sim_options(plan, folder))
     finally:
         done.set()
         poller.join()
@@ -183,10 +181,7 @@ def test_capture_allow_remote_serves_and_warns_what_is_exposed(tmp_path, capsys)
 def test_no_train_capture_ends_done_not_training(tmp_path):
     plan = write_plan(tmp_path, count=2)
     folder = tmp_path / "s"
-    assert (
-        run_capture(CaptureOptions(plan_file=plan, session=folder, sim=True, train=False, dashboard=False, quiet=True))
-        == 0
-    )
+    assert run_capture(sim_options(plan, folder)) == 0
     started = [json.loads(x) for x in (folder / "events.jsonl").read_text().splitlines() if '"run_started"' in x]
     assert started[-1]["train"] is False
     state = SessionFollower(folder).snapshot()

@@ -11,13 +11,13 @@ import os
 
 import pytest
 
-from rig.capture import CaptureOptions, run_capture
+from rig.capture import run_capture
 from rig.errors import UserError
 from rig.session import EventLog, Session, read_manifest
 from rig.session.atomic import append_line_synced, repair_torn_tail, torn_tail
 from rig.session.manifest import scan_manifest
 from rig.train import checkpoint
-from tests.capture.helpers import fill, mount_tmpfs, unmount, write_plan
+from tests.capture.helpers import fill, mount_tmpfs, sim_options, unmount, write_plan
 from tests.session.conftest import assert_nothing_lost, digests
 
 REAL_WRITE, REAL_FTRUNCATE = os.write, os.ftruncate
@@ -105,10 +105,6 @@ def test_an_event_written_short_raises_and_leaves_no_fragment(tmp_path, short_wr
 
 
 # ---- a capture whose manifest append fails, then resume ------------------------------------
-def options(**kw) -> CaptureOptions:
-    return CaptureOptions(sim=True, train=False, dashboard=False, quiet=True, **kw)
-
-
 @pytest.mark.parametrize("fault", ["short", "enospc", "short, and the cut fails too"])
 def test_a_failed_manifest_append_stores_no_take_and_resume_loses_none(tmp_path, short_writes, monkeypatch, fault):
     plan = write_plan(tmp_path, count=3, seconds=1.0)
@@ -116,7 +112,7 @@ def test_a_failed_manifest_append_stores_no_take_and_resume_loses_none(tmp_path,
     # Appends: start reference, first take, then the second take's line fails.
     short_writes("manifest.jsonl", after=2, fail=fault == "enospc", cut_fails="cut" in fault)
     with pytest.raises(UserError, match="disk full") as err:
-        run_capture(options(plan_file=plan, session=folder))
+        run_capture(sim_options(plan_file=plan, session=folder))
     assert "\n" not in str(err.value)
     assert f"--resume {folder}" in str(err.value)
     monkeypatch.setattr(os, "write", REAL_WRITE)
@@ -125,7 +121,7 @@ def test_a_failed_manifest_append_stores_no_take_and_resume_loses_none(tmp_path,
     assert bool(scan_manifest(folder).torn) == ("cut" in fault)
     assert not list((folder / "takes").glob("*.partial")), "the take that was not stored leaves no temp file"
     before = digests(folder)
-    assert run_capture(options(resume=folder)) == 0
+    assert run_capture(sim_options(resume=folder)) == 0
     assert_nothing_lost(before, folder)
     ids = [r["setting_id"] for r in read_manifest(folder) if r["split"] != "reference"]
     assert sorted(ids) == sorted(s.id for s in Session.open(folder).settings())
@@ -165,7 +161,7 @@ def test_a_full_disk_during_a_manifest_append_then_resume(tmp_path, small_disk, 
     monkeypatch.setattr(Session, "commit_take", commit_on_a_full_disk)
     monkeypatch.setattr(os, "write", spy)
     with pytest.raises(UserError, match="disk full") as err:
-        run_capture(options(plan_file=plan, session=folder))
+        run_capture(sim_options(plan_file=plan, session=folder))
     monkeypatch.setattr(os, "write", REAL_WRITE)
     assert "\n" not in str(err.value)
     assert short and short[0][0] == 100, f"the manifest line was written short: {short}"
@@ -174,7 +170,7 @@ def test_a_full_disk_during_a_manifest_append_then_resume(tmp_path, small_disk, 
     assert not scan_manifest(folder).torn
     fillers[0].unlink()
     before = digests(folder)
-    assert run_capture(options(resume=folder)) == 0
+    assert run_capture(sim_options(resume=folder)) == 0
     assert_nothing_lost(before, folder)
     assert Session.open(folder).verify() == []
     ids = [r["setting_id"] for r in read_manifest(folder) if r["split"] != "reference"]
