@@ -185,7 +185,7 @@ class _Run:
         self.done = threading.Event()
         self.status = empty_status()
 
-    def callback(self, indata, outdata, frames, time_info, status) -> None:
+    def callback(self, indata, outdata, frames, _time_info, status) -> None:
         if not self.go.is_set() or self.done.is_set():
             outdata.fill(0)
             return

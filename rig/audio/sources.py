@@ -153,7 +153,7 @@ def sweep(rng, sr, style: Style, seconds: float) -> np.ndarray:
     return rng.uniform(0.3, 1.0) * np.sin(phase) * _fade(n, sr, 5, 20)
 
 
-def noise_bursts(rng, sr, style: Style, seconds: float) -> np.ndarray:
+def noise_bursts(rng, sr, seconds: float) -> np.ndarray:
     """Bursts at rising levels (-40 dB up to 0 dB): probes the level dependence."""
     n = int(seconds * sr)
     out = np.zeros(n)
@@ -167,7 +167,7 @@ def noise_bursts(rng, sr, style: Style, seconds: float) -> np.ndarray:
     return out
 
 
-def gap(rng, sr, style: Style, seconds: float) -> np.ndarray:
+def gap(sr, seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * sr))  # lets the device's tails and noise gate behaviour show
 
 
@@ -190,8 +190,12 @@ def builtin_segment(rng: np.random.Generator, sr: int, style: Style) -> np.ndarr
         seg = notes(rng, sr, style, seconds)
     elif kind == "bass":
         seg = notes(rng, sr, style, seconds, bass=True)
+    elif kind == "noise":
+        seg = noise_bursts(rng, sr, seconds)
+    elif kind == "gap":
+        seg = gap(sr, seconds)
     else:
-        seg = {"sweep": sweep, "noise": noise_bursts, "chords": chords, "gap": gap}[kind](rng, sr, style, seconds)
+        seg = {"sweep": sweep, "chords": chords}[kind](rng, sr, style, seconds)
     seg = seg * _fade(len(seg), sr, 2, 10)  # ringing notes are cut at the segment end
     peak = np.max(np.abs(seg))
     # Segments keep their own level (-12..0 dB) so the mix has dynamics before gain blocks.
@@ -244,7 +248,7 @@ class Content:
             if source not in styles:
                 raise UserError(f"unknown source {source}; use builtin:mix, builtin:mix-test or a folder")
             style = styles[source]
-            return lambda rng, max_len: builtin_segment(rng, self.sr, style)
+            return lambda rng, _max_len: builtin_segment(rng, self.sr, style)  # render() cuts to length
         folder = _resolve(source, base)
         files = list_audio_files(folder)
         return lambda rng, max_len: folder_segment(rng, self.sr, files, max_len)

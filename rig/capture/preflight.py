@@ -7,6 +7,7 @@ import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from rig.capture.naming import default_session_folder
 from rig.capture.options import CaptureOptions
@@ -36,6 +37,30 @@ class Prepared:
     def by_id(self) -> dict[int, Setting]:
         return {s.id: s for s in self.settings}
 
+    @property
+    def total(self) -> int:
+        """Takes this capture makes in all (references aside): the route, or for an active
+        plan its test settings plus the train+val budget (most of it proposed while it runs)."""
+        if self.plan.settings.method != "active":
+            return len(self.order)
+        from rig.plan.active import budget_takes
+
+        return budget_takes(self.plan) + sum(1 for s in self.settings if s.split == "test")
+
+    def done_count(self) -> int:
+        if self.plan.settings.method != "active":
+            return len(self.order) - len(self.todo())
+        return len(self.session.done_setting_ids()) if self.session else 0
+
+    def active_left(self) -> int:
+        """Takes of an active plan not yet accepted into a batch (0 for other plans)."""
+        if self.plan.settings.method != "active":
+            return 0
+        from rig.plan.active import proposed_takes
+        from rig.session.proposals import accepted_settings
+
+        return proposed_takes(self.plan) - (len(accepted_settings(self.folder)) if self.session else 0)
+
     def todo(self) -> list[int]:
         done = self.session.done_setting_ids() if self.session else set()
         return [sid for sid in self.order if sid not in done]
@@ -47,7 +72,7 @@ def prepare(opts: CaptureOptions) -> Prepared:
     else:
         prep = _prepare_new(opts)
     try:
-        check_disk(prep.plan, prep.folder, len(prep.todo()))
+        check_disk(prep.plan, prep.folder, len(prep.todo()) + prep.active_left())
     except UserError:
         if prep.session:
             prep.session.unlock()
@@ -125,13 +150,29 @@ def _check_folder_free(folder: Path) -> None:
 def _route(plan: Plan, settings: list[Setting]) -> tuple[list[int], float]:
     from rig import route as routing
 
+    if plan.settings.method == "active":
+        return _active_route(plan, settings)
     route = routing.plan_route(plan, settings)
     return list(route.order), float(routing.estimate_capture_seconds(plan, settings, route))
 
 
-def _route_estimate(plan: Plan, settings: list[Setting], order: list[int]) -> float:
-    from types import SimpleNamespace
+def _active_route(plan: Plan, settings: list[Setting]) -> tuple[list[int], float]:
+    """Test settings first (every stage of an active capture is evaluated on them), then the
+    initial batch and val from where the last test setting left the robot. The estimate
+    scales the recorded part's to the whole budget: proposed batches are not known yet."""
+    from rig import route as routing
+    from rig.plan.active import budget_takes
 
+    test = [s for s in settings if s.split == "test"]
+    rest = [s for s in settings if s.split != "test"]
+    first = routing.plan_route(plan, test).order if test else []
+    start = next(s.values for s in test if s.id == first[-1]) if first else None
+    order = list(first) + list(routing.plan_route(plan, rest, start=start).order)
+    estimate = float(routing.estimate_capture_seconds(plan, settings, SimpleNamespace(order=order)))  # type: ignore[arg-type]
+    return order, estimate * (budget_takes(plan) + len(test)) / max(len(settings), 1)
+
+
+def _route_estimate(plan: Plan, settings: list[Setting], order: list[int]) -> float:
     from rig import route as routing
 
     # a stand-in Route: the estimate reads only route.order

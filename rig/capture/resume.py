@@ -17,16 +17,17 @@ from rig.session import EVENTS_FILE, MANIFEST_FILE, TAKES_DIR, Session
 from rig.session.atomic import TMP_SUFFIX, repair_torn_tail
 from rig.session.integrity import take_problems
 from rig.session.manifest import TAKE_KINDS, note_damage, scan_manifest, unnoted_damage
+from rig.session.proposals import accepted_path, accepted_settings, repair_accepted
 
 
 def prepare_session(session: Session, plan: Plan, reference: Setting) -> list[str]:
     """Repair and check `session` for resuming; returns the warnings to show."""
     try:
         _check_takes_folder(session.folder)
-        notes = _repair_logs(session.folder)
+        notes = _repair_logs(session.folder) + _repair_accepted(session.folder)
         session.finish_commits()
         notes += _check_takes(session)
-        notes += _sweep(session, our_names(plan, session.settings(), reference))
+        notes += _sweep(session, our_names(plan, all_settings(session), reference))
     except OSError as exc:
         where = exc.filename or session.folder
         raise UserError(
@@ -72,6 +73,20 @@ def _repair_logs(folder: Path) -> list[str]:
     return notes
 
 
+def _repair_accepted(folder: Path) -> list[str]:
+    kept = repair_accepted(folder)  # an acceptance cut short was never made: the batch is decided again
+    if not kept:
+        return []
+    return [
+        f"{accepted_path(folder).name} ended in a torn line; cut it off (kept in {kept}), that batch is decided again"
+    ]
+
+
+def all_settings(session: Session) -> list[Setting]:
+    """session.yaml's settings and, for an active capture, those accepted from proposals."""
+    return session.settings() + accepted_settings(session.folder)
+
+
 def _check_takes(session: Session) -> list[str]:
     """Size, length and sha256 of every listed take; a damaged one is moved aside and retracted,
     so its setting is captured again in this run."""
@@ -99,7 +114,7 @@ def stored_reference(session: Session, plan: Plan) -> Setting:
 def session_names(session: Session) -> re.Pattern:
     """our_names for an existing session, from what session.yaml stores."""
     plan = session.plan()
-    return our_names(plan, session.settings(), stored_reference(session, plan))
+    return our_names(plan, all_settings(session), stored_reference(session, plan))
 
 
 def our_names(plan: Plan, settings: list[Setting], reference: Setting) -> re.Pattern:

@@ -82,7 +82,7 @@ class CaptureRun:
         recording why in the event log) for problems the user must fix."""
         assert self.session is not None and self.events is not None  # opened before any take
         recorder = Recorder(self.plan, self.session, self.events, robot, iface, self.control)
-        self.view = ProgressView(len(self.prep.order), len(self.prep.order) - len(self.prep.todo()), self.opts.quiet)
+        self.view = ProgressView(self.prep.total, self.prep.done_count(), self.opts.quiet)
         try:
             with self.view:
                 self.control.set_state("running")
@@ -149,11 +149,11 @@ class CaptureRun:
             plan_name=p.plan_file.stem,
             device=self.plan.device.name,
             knobs=[{"name": k.name, "min": k.min, "max": k.max} for k in self.plan.knobs],
-            total=len(p.order),
+            total=p.total,
             route=p.order,
             dashboard=self.dashboard_url,
             resumed=p.session is not None,
-            done=len(p.order) - len(p.todo()),
+            done=p.done_count(),
             estimate_s=round(p.estimate_s, 1),
             rig=rig_info,
             train=bool(self.opts.train and self.plan.train.auto),  # False: no trainer follows this run
@@ -207,6 +207,11 @@ class CaptureRun:
             self._sleep(self.plan.robot.warmup_s / robot.time_scale)
 
     def _takes(self, recorder: Recorder) -> None:
+        if self.plan.settings.method == "active":  # the trainer chooses most settings while this runs
+            from rig.capture.active import ActiveTakes
+
+            ActiveTakes(self, recorder).run()
+            return
         p = self.prep
         todo, total = p.todo(), len(p.order)
         done = total - len(todo)
@@ -327,7 +332,7 @@ class CaptureRun:
     # ---- ending ---------------------------------------------------------------------------
     def _end(self, kind: str, **fields) -> None:
         assert self.session is not None and self.events is not None  # every end follows _open_session
-        total = len(self.prep.order)
+        total = self.prep.total
         done = len(self.session.done_setting_ids())
         with contextlib.suppress(OSError):  # the disk may be full: the manifest is what counts
             if kind == "finished":
@@ -338,9 +343,7 @@ class CaptureRun:
 
     def _print_report(self, ending: str) -> None:
         assert self.session is not None  # reports follow _open_session
-        self.summary = report.summarise(
-            self.session.folder, self.tally, len(self.prep.order), self.plan.take.qc.drift_esr
-        )
+        self.summary = report.summarise(self.session.folder, self.tally, self.prep.total, self.plan.take.qc.drift_esr)
         if ending != "finished":
             self._say(f"capture stopped; nothing is lost. Continue with: rig capture --resume {self.session.folder}")
         for line in report.render(self.summary):

@@ -50,7 +50,8 @@ def _quality(args):
 
     return bench_quality(
         plan=args.plan,
-        budgets=args.budget_minutes or [10.0],
+        budgets=args.budget_minutes or ([] if args.budget_steps else [10.0]),
+        step_budgets=args.budget_steps,
         threads=args.threads or 2,
         seed=args.seed,
         cache=args.cache,
@@ -112,6 +113,13 @@ def register(sub) -> None:
         action="append",
         metavar="MIN",
         help="quality: training budget (repeatable, one run each; default 10)",
+    )
+    q.add_argument(
+        "--budget-steps",
+        type=int,
+        action="append",
+        metavar="N",
+        help="quality: a budget of N optimizer steps instead of minutes (repeatable): the same training on a busy machine",
     )
     q.add_argument("--threads", type=int, help="quality: torch threads (default 2)")
     q.add_argument(

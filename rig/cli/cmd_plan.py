@@ -103,12 +103,29 @@ def _print(s: dict) -> None:
         f"audio: {s['take_seconds']:g} s per take, {s['audio_minutes']:g} min in all, "
         f"{s['sample_rate']} Hz via {s['interface']}; robot on {s['robot_port']}"
     )
+    if "active" in s:
+        _print_active(console, s["active"])
     if "route" in s:
         _print_route(console, s["route"])
     if "plot" in s:
         console.print(f"route plot: {s['plot']}")
     for line in s.get("setting_list", []):
         console.print(json.dumps(line))
+
+
+def _print_active(console, a: dict) -> None:
+    budget = f"{a['budget_takes']} takes" + (
+        f" (about {a['budget_minutes']:g} min)" if a["budget_minutes"] is not None else ""
+    )
+    console.print(
+        f"active: budget {budget} train+val, then test; {a['batches']} batch(es) of up to {a['batch']} "
+        f"proposed by the trainer ({a['proposed_takes']} takes; pool {a['pool']}, "
+        f"timeout {a['proposal_timeout_s']:g} s, then Sobol; min distance {a['min_distance']:g})"
+    )
+    console.print(f"initial batch and val ({len(a['initial'])}, Sobol, recorded after the test settings):")
+    for row in a["initial"]:
+        values = ", ".join(f"{k}={v:g}" for k, v in row.items() if k not in ("id", "split"))
+        console.print(f"  {row['id']:>4} {row['split']:<5} {values}")
 
 
 def _minutes(seconds: float) -> str:

@@ -57,7 +57,7 @@ def register(subparsers) -> None:
     p = sub.add_parser("clear", help="clear a latched e-stop (release the button first)")
     common(p)
     p.set_defaults(func=cmd_clear)
-    robot.set_defaults(func=lambda args: robot.print_help() or 2)
+    robot.set_defaults(func=lambda _args: robot.print_help() or 2)
 
 
 def _plan(path: Path | None):
@@ -78,7 +78,7 @@ def _open(args):
     return plan, KnobController.open(plan, args.port or plan.robot.port)
 
 
-def cmd_ports(args) -> int:
+def cmd_ports(_args) -> int:
     from rig.knobs.driver import available_ports
     from rig.knobs.simulator import simavr_available
 

@@ -41,7 +41,7 @@ def register(sub) -> None:
     r.add_argument("--set", action="append", default=[], metavar="K=V[,K=V]", help="base knob values for the sweeps")
     r.set_defaults(func=_response)
 
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p.set_defaults(func=lambda _args: (p.print_help(), 2)[1])
 
 
 def parse_sets(items: list[str]) -> dict[str, float]:

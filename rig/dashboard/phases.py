@@ -8,6 +8,7 @@ adds the time since `as_of` while the stopwatch runs, so nothing here depends on
 from __future__ import annotations
 
 WORK_PHASES = ("capture", "training", "export")  # export shows as "testing/export"
+TRAINER_EVENTS = ("train_started", "train_epoch", "train_test", "train_exported", "train_finished", "alert")
 
 
 def _stopwatch(budget_s: float | None = None) -> dict:
@@ -91,22 +92,36 @@ class PhaseTracker:
 
     # ---- events ----------------------------------------------------------------------
     def apply(self, e: dict, state: dict) -> None:
+        if e.get("type") in TRAINER_EVENTS:
+            self._apply_training(e, state)
+        else:
+            self._apply_capture(e, state)
+
+    def _apply_capture(self, e: dict, state: dict) -> None:
+        """Events of the capture run: its start, pauses, progress and end."""
         kind, t, name = e.get("type", ""), e.get("t"), self.view["name"]
         if kind == "run_started":
             self._start(e, state)
         elif kind in ("paused", "resumed") and name == "capture":
-            watch = self.view["capture"]
-            if kind == "paused" and watch["state"] == "running":
-                _stop(watch, t, "paused")  # active time and ETA stand still until resumed
-            elif kind == "resumed" and watch["state"] == "paused":
-                watch.update(state="running", as_of=t, ended_t=None)
+            self._pause_or_resume(kind, t)
         elif kind in ("progress", "take_recorded") and name == "capture":
             self._capture_eta(t, state["progress"])
         elif kind == "finished":
             self._after_work(t, state)
         elif kind == "aborted":
             self._abort(e)
-        elif kind == "train_started" and name not in ("capture", "training"):
+
+    def _pause_or_resume(self, kind: str, t: float | None) -> None:
+        watch = self.view["capture"]
+        if kind == "paused" and watch["state"] == "running":
+            _stop(watch, t, "paused")  # active time and ETA stand still until resumed
+        elif kind == "resumed" and watch["state"] == "paused":
+            watch.update(state="running", as_of=t, ended_t=None)
+
+    def _apply_training(self, e: dict, state: dict) -> None:
+        """Events of the trainer (train_*) and its alerts."""
+        kind, t, name = e.get("type", ""), e.get("t"), self.view["name"]
+        if kind == "train_started" and name not in ("capture", "training"):
             self._enter("training", t)
         elif kind == "train_epoch" and name == "training":
             _advance(self.view["training"], t)

@@ -135,7 +135,7 @@ class StateBuilder:
             row.update(send_dbfs=self._last_levels["send_dbfs"], return_dbfs=self._last_levels["return_dbfs"])
         self._add_take(row)
 
-    def _on_take_failed(self, e: dict) -> None:
+    def _on_take_failed(self, _e: dict) -> None:
         self.state["progress"]["failed"] += 1
 
     def _on_progress(self, e: dict) -> None:

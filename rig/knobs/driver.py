@@ -47,7 +47,9 @@ def sends_for(nbytes: int, noise: float = DESIGN_NOISE) -> int:
 class NoAnswer(UserError):
     """No valid reply to a request within its send budget. `traffic`: the last lines on the wire."""
 
-    traffic: list[str] = []
+    def __init__(self, message: str, traffic: list[str] | None = None):
+        super().__init__(message)
+        self.traffic = traffic or []
 
 
 class ResetDetected(Exception):
@@ -138,33 +140,43 @@ class Link:
         """Next valid line before the deadline; damaged lines are counted and skipped (or,
         with stop_on_bad, reported as Link.BAD)."""
         while True:
-            nl = self._buf.find(b"\n")
-            if nl >= 0:
-                raw, self._buf = self._buf[:nl], self._buf[nl + 1 :]
-                if raw.strip():
-                    self._note("<", raw)
-                line = P.parse(raw)
-                if line is None:
-                    if raw.strip():
-                        self.bad_lines += 1
-                        if P.is_legacy(raw):
-                            self.legacy_lines += 1
-                        if stop_on_bad:
-                            return self.BAD
-                    continue
-                if line.kind == "banner":
-                    raise ResetDetected(" ".join(line.words))
+            line = self._buffered_line(stop_on_bad)
+            if line is not None:
                 return line
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            self.ser.timeout = min(left, 0.05)
-            chunk = self.ser.read(max(1, self.ser.in_waiting))
-            if chunk:
-                self.last_rx = time.monotonic()
-                self._buf += chunk
-                if len(self._buf) > 4096:  # garbage without newlines: keep the tail only
-                    self._buf = self._buf[-512:]
+            self._receive(min(left, 0.05))
+
+    def _buffered_line(self, stop_on_bad: bool) -> P.Line | None:
+        """Next valid line (or BAD) among the complete lines already received; None: none left."""
+        while (nl := self._buf.find(b"\n")) >= 0:
+            raw, self._buf = self._buf[:nl], self._buf[nl + 1 :]
+            if not raw.strip():
+                continue
+            self._note("<", raw)
+            line = P.parse(raw)
+            if line is None:
+                self.bad_lines += 1
+                if P.is_legacy(raw):
+                    self.legacy_lines += 1
+                if stop_on_bad:
+                    return self.BAD
+                continue
+            if line.kind == "banner":
+                raise ResetDetected(" ".join(line.words))
+            return line
+        return None
+
+    def _receive(self, timeout: float) -> None:
+        """Whatever arrives within `timeout` (at least one byte if any) into the buffer."""
+        self.ser.timeout = timeout
+        chunk = self.ser.read(max(1, self.ser.in_waiting))
+        if chunk:
+            self.last_rx = time.monotonic()
+            self._buf += chunk
+            if len(self._buf) > 4096:  # garbage without newlines: keep the tail only
+                self._buf = self._buf[-512:]
 
     def request(self, command: str, timeout: float = REPLY_TIMEOUT) -> P.Line:
         """Send once, resend the SAME sequence number on silence or a damaged line: the
@@ -179,26 +191,9 @@ class Link:
             # a leading newline ends any garbage the firmware may hold in its line buffer
             self.ser.write(b"\n" + data)
             self._note(">", data)
-            deadline = time.monotonic() + timeout
-            while True:
-                line = self.read_line(deadline, stop_on_bad=True)
-                if line is None:
-                    break  # silence, or a damaged reply and nothing since: resend
-                if line is self.BAD:
-                    # most likely our reply: resend soon, but first take whatever follows
-                    deadline = min(deadline, time.monotonic() + QUICK_RESEND)
-                    continue
-                if line.kind in ("ok", "err") and line.seq == seq:
-                    if line.kind == "err":
-                        code = int(line.words[0]) if line.words and line.words[0].isdigit() else 0
-                        raise FirmwareError(code, " ".join(line.words[1:]), seq, list(self.traffic))
-                    return line
-                if line.kind == "err" and line.seq is None:
-                    break  # our line (or a fragment of it) arrived damaged: resend at once
-                if line.kind not in ("ok", "err"):
-                    self.events.append(line)  # an async report: keep it for its waiter
-                    del self.events[:-32]  # reports nobody waits for must not pile up
-                # else: a late reply to an earlier request (an older number): ignore
+            reply = self._await_reply(seq, timeout)
+            if reply is not None:
+                return reply
             if self.legacy_lines >= 2:
                 raise UserError(
                     f"the robot on {self.ser.port} runs rig-fw 1.x (CRC-8 lines); this rig needs "
@@ -206,13 +201,39 @@ class Link:
                 )
             if time.monotonic() - max(self.last_rx, first) > SILENCE_S:
                 break  # noise keeps bytes coming; a robot that is gone sends none
-        silent = NoAnswer(
-            f"the robot on {self.ser.port} stopped answering ({attempt + 1} tries of '{command}' "
-            f"in {time.monotonic() - first:.1f} s); check the cable and power, then retry"
-        )
-        silent.traffic = list(self.traffic)
         log.debug("no answer to %r; last traffic:\n%s", command, "\n".join(self.traffic))
-        raise silent
+        raise NoAnswer(
+            f"the robot on {self.ser.port} stopped answering ({attempt + 1} tries of '{command}' "
+            f"in {time.monotonic() - first:.1f} s); check the cable and power, then retry",
+            list(self.traffic),
+        )
+
+    def _await_reply(self, seq: int, timeout: float) -> P.Line | None:
+        """The ok reply to request `seq` (an err reply raises FirmwareError); None: resend.
+        Async reports that arrive meanwhile are kept in `events`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.read_line(deadline, stop_on_bad=True)
+            if line is None:
+                return None  # silence, or a damaged reply and nothing since: resend
+            if line is self.BAD:
+                # most likely our reply: resend soon, but first take whatever follows
+                deadline = min(deadline, time.monotonic() + QUICK_RESEND)
+                continue
+            if line.kind in ("ok", "err") and line.seq == seq:
+                if line.kind == "err":
+                    raise self._firmware_error(line, seq)
+                return line
+            if line.kind == "err" and line.seq is None:
+                return None  # our line (or a fragment of it) arrived damaged: resend at once
+            if line.kind not in ("ok", "err"):
+                self.events.append(line)  # an async report: keep it for its waiter
+                del self.events[:-32]  # reports nobody waits for must not pile up
+            # else: a late reply to an earlier request (an older number): ignore
+
+    def _firmware_error(self, line: P.Line, seq: int) -> FirmwareError:
+        code = int(line.words[0]) if line.words and line.words[0].isdigit() else 0
+        return FirmwareError(code, " ".join(line.words[1:]), seq, list(self.traffic))
 
     def take_event(self, seq: int) -> P.Line | None:
         for i, ev in enumerate(self.events):

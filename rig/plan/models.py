@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_serializer, model_validator
 
 
 class Strict(BaseModel):
@@ -81,8 +81,30 @@ class TestSettings(Strict):
     )
 
 
+class Active(Strict):
+    """settings.method: active -- the trainer proposes batches after an initial Sobol batch
+    (the capture side is rig/capture/active.py, the link rig/session/proposals.py)."""
+
+    initial: int = Field(ge=1, le=100_000, description="Sobol settings recorded before any proposal")
+    batch: int = Field(ge=1, le=10_000, description="settings per proposed batch")
+    budget_takes: int | None = Field(None, ge=2, le=100_000, description="train + val takes in all")
+    budget_minutes: float | None = Field(None, gt=0, description="capture minutes instead of a take count")
+    pool: int = Field(4096, ge=1, le=10_000_000, description="candidate settings the trainer scores per batch")
+    proposal_timeout_s: float = Field(300.0, gt=0, description="wait this long for a proposal, then use Sobol")
+    min_distance: float = Field(
+        0.1, ge=0.0, le=1.0, description="normalised knob distance kept from test and recorded settings"
+    )
+
+    @model_validator(mode="after")
+    def _budget(self) -> Active:
+        if (self.budget_takes is None) == (self.budget_minutes is None):
+            raise ValueError("give exactly one of budget_takes and budget_minutes")
+        return self
+
+
 class Settings(Strict):
-    method: Literal["grid", "random", "sobol", "lhs"] = "random"
+    method: Literal["grid", "random", "sobol", "lhs", "active"] = "random"
+    active: Active | None = Field(None, description="only with method: active")
     count: int = Field(40, ge=1, le=100_000)
     seed: int = 0
     grid: dict[str, list[float]] = Field(default_factory=dict)
@@ -96,6 +118,29 @@ class Settings(Strict):
         None, description="setting of the drift reference take (default: all knobs mid-range)"
     )
     reference_every: int = Field(0, ge=0, description="reference take every N takes (0: start and end only)")
+
+    @model_serializer(mode="wrap")
+    def _without_unused_active(self, handler):
+        # other plans dump (and hash: plan_hash, resume, caches) exactly as before `active` existed
+        data = handler(self)
+        if self.active is None and isinstance(data, dict):
+            data.pop("active", None)
+        return data
+
+
+def _check_active(s: Settings) -> None:
+    if s.method != "active":
+        if s.active is not None:
+            raise ValueError(f"settings.active is given but settings.method is {s.method}; set method: active")
+        return
+    if s.active is None:
+        raise ValueError("settings.method is active but settings.active is missing; give initial, batch, budget_takes")
+    # count keeps its default in a stored plan's dump, so only grid and subset can be told apart
+    unused = [name for name, value in (("grid", s.grid), ("subset", s.subset)) if value]
+    if unused:
+        raise ValueError(
+            f"settings.{unused[0]} has no effect with method: active; remove it (settings.active sets sizes)"
+        )
 
 
 class Impulses(Strict):
@@ -251,6 +296,7 @@ class Plan(Strict):
             if name not in names:
                 raise ValueError(f"settings.reference names unknown knob '{name}'")
             _check_value(self.knob(name), value, f"settings.reference.{name}")
+        _check_active(self.settings)
         if self.settings.method == "grid" and not self.settings.grid:
             raise ValueError("settings.method is grid but settings.grid is empty; list values per knob")
         if self.settings.test.method == "grid" and not self.settings.test.grid:

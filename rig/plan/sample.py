@@ -138,6 +138,10 @@ def _train_settings(plan: Plan, rng: np.random.Generator, test: list[dict]) -> l
 
 def sample_settings(plan: Plan) -> list[Setting]:
     """Train and val settings first, then test; ids are their index in this list."""
+    if plan.settings.method == "active":  # initial Sobol batch and val; later batches come from the trainer
+        from rig.plan.active import active_settings
+
+        return active_settings(plan)
     rng = np.random.default_rng(plan.settings.seed)
     test = _test_settings(plan, rng)
     train = _train_settings(plan, rng, test)

@@ -38,4 +38,25 @@ def plan_summary(plan: Plan, settings: list[Setting]) -> dict:
         "interface": plan.audio.interface,
         "robot_port": plan.robot.port,
         "models": plan.train.models,
+        **({"active": active_summary(plan, settings)} if plan.settings.method == "active" else {}),
+    }
+
+
+def active_summary(plan: Plan, settings: list[Setting]) -> dict:
+    """What an active capture records before the first proposal, and the budget after it."""
+    from rig.plan.active import active_block, batches_needed, budget_takes, proposed_takes
+
+    a = active_block(plan)
+    tests = sum(1 for s in settings if s.split == "test")
+    return {
+        "budget_takes": budget_takes(plan),
+        "budget_minutes": a.budget_minutes,
+        "batch": a.batch,
+        "batches": batches_needed(plan),
+        "proposed_takes": proposed_takes(plan),
+        "total_takes": budget_takes(plan) + tests,
+        "pool": a.pool,
+        "proposal_timeout_s": a.proposal_timeout_s,
+        "min_distance": a.min_distance,
+        "initial": [{"id": s.id, "split": s.split, **s.values} for s in settings if s.split != "test"],
     }

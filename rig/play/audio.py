@@ -73,12 +73,12 @@ def run_jack(
                 outport.get_array()[:] = 0.0
                 _fail(core, exc, stop)
 
-        def xrun(delay_usecs: float) -> None:
+        def xrun(_delay_usecs: float) -> None:  # JACK's signature
             core.stats.xruns += 1
 
         client.set_process_callback(process)
         client.set_xrun_callback(xrun)
-        client.set_shutdown_callback(lambda status, reason: stop.set())
+        client.set_shutdown_callback(lambda _status, _reason: stop.set())
         with client:
             ins = connect_in if connect_in is not None else ([] if source else _system(client, "capture")[:1])
             outs = connect_out if connect_out is not None else _system(client, "playback")[:2]
@@ -121,7 +121,7 @@ def run_portaudio(
 
     core = make_core(period, rate)
 
-    def callback(indata, outdata, frames, time_info, status) -> None:
+    def callback(indata, outdata, frames, _time_info, status) -> None:  # sounddevice's signature
         if status.input_overflow or status.output_underflow:
             core.stats.xruns += 1
         if source is not None and not source.started.is_set():

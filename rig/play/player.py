@@ -65,20 +65,7 @@ def play(opts: PlayOptions, stop: threading.Event | None = None) -> PlayerCore:
 
     def on_start(core: PlayerCore, info: dict) -> None:
         nonlocal midi_port
-        opts.info.update(info, runtime=core.runner.kind, frame=core.runner.frame, model_latency=0)
-        say(opts, started_line(core, info))
-        if core.runner.why:
-            say(opts, f"runtime {core.runner.requested} unavailable: {core.runner.why}")
-        if opts.midi is not None:
-            midi_port, line = control.open_midi(opts.midi, control.parse_cc_map(opts.cc, loaded.knobs), core)
-            say(opts, line)
-        if opts.dashboard:
-            from rig.play.dashboard_link import dashboard_thread
-
-            dashboard_thread(opts.dashboard, core, stop, lambda line: say(opts, line))
-        if opts.terminal:
-            say(opts, control.HELP)
-            control.terminal_thread(core, stop, lambda: report_line(core, opts.info))
+        midi_port = _started(opts, core, info, stop)
 
     try:  # audio_process: GIL handed to the callback within 0.2 ms, GC-frozen heap (issue 17 findings)
         with audio_process(promote=True):
@@ -90,6 +77,27 @@ def play(opts: PlayOptions, stop: threading.Event | None = None) -> PlayerCore:
         raise UserError(f"playing stopped: {core.stats.errors[0]}")
     say(opts, report_line(core, opts.info))
     return core
+
+
+def _started(opts: PlayOptions, core: PlayerCore, info: dict, stop: threading.Event):
+    """The audio runs: say so, attach the controls the options ask for; returns the MIDI port
+    it opened (or None), for the caller to close."""
+    opts.info.update(info, runtime=core.runner.kind, frame=core.runner.frame, model_latency=0)
+    say(opts, started_line(core, info))
+    if core.runner.why:
+        say(opts, f"runtime {core.runner.requested} unavailable: {core.runner.why}")
+    midi_port = None
+    if opts.midi is not None:
+        midi_port, line = control.open_midi(opts.midi, control.parse_cc_map(opts.cc, core.loaded.knobs), core)
+        say(opts, line)
+    if opts.dashboard:
+        from rig.play.dashboard_link import dashboard_thread
+
+        dashboard_thread(opts.dashboard, core, stop, lambda line: say(opts, line))
+    if opts.terminal:
+        say(opts, control.HELP)
+        control.terminal_thread(core, stop, lambda: report_line(core, opts.info))
+    return midi_port
 
 
 def _run(opts: PlayOptions, make_core, source, stop, rate: int, on_start) -> PlayerCore:

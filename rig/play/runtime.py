@@ -155,13 +155,13 @@ def _build_graph(model, frame: int, kind: str, per_sample: bool) -> _Graph:
     example = (frames[1], c, *tensors)
     try:
         run = _torchscript(step, example) if kind == "torchscript" else _onnx(step, example, len(tensors))
-    except Exception as exc:  # the tracers raise many kinds for what they cannot express
+    except Exception as exc:  # noqa: BLE001 - the tracers raise many kinds for what they cannot express
         raise NotGraphable(f"{kind} cannot express the streaming step ({type(exc).__name__})") from None
     graph = _Graph(run)
     try:
         y, new = graph.run(frames[1], c, tensors)
         y2, _ = graph.run(frames[2], c, new)
-    except Exception as exc:  # a graph that cannot run its own example
+    except Exception as exc:  # noqa: BLE001 - a graph that cannot run its own example (any runtime's error)
         raise NotGraphable(f"the {kind} step does not run ({type(exc).__name__})") from None
     err = max(np.abs(y - outs[1].reshape(-1).numpy()).max(), np.abs(y2 - outs[2].reshape(-1).numpy()).max())
     if not err <= CHECK_TOLERANCE:

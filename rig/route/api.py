@@ -56,8 +56,11 @@ class _Instance:
         return nearest_neighbour(self.solver)
 
 
-def _instance(plan: Plan, settings: list[Setting], objective: Objective) -> _Instance:
-    home = np.zeros((1, len(motor_knobs(plan))), dtype=np.int64)
+def _instance(
+    plan: Plan, settings: list[Setting], objective: Objective, start: dict[str, float] | None = None
+) -> _Instance:
+    # row 0 is where the robot starts: home, or (an active capture's next batch) where it is now
+    home = steps_matrix(plan, [start]) if start else np.zeros((1, len(motor_knobs(plan))), dtype=np.int64)
     steps = np.vstack([home, steps_matrix(plan, [s.values for s in settings])])
     seconds = cost_matrix(plan.robot, steps, "time")
     if objective == "travel":
@@ -79,8 +82,10 @@ def plan_route(
     time_limit_s: float | None = None,
     seed: int = 0,
     objective: Objective = "time",
+    start: dict[str, float] | None = None,
 ) -> Route:
-    """Visiting order of `settings` from the homed robot, cheapest first-found within the limit."""
+    """Visiting order of `settings` from the homed robot (or from the dial values `start`),
+    cheapest first-found within the limit."""
     if objective not in OBJECTIVES:
         raise UserError(f"route objective '{objective}' is unknown; use one of {', '.join(OBJECTIVES)}")
     if time_limit_s is not None and time_limit_s <= 0:
@@ -88,7 +93,7 @@ def plan_route(
     if not settings:
         return Route([], 0.0, {"plan_order": 0.0, "nearest_neighbour": 0.0}, "empty", "no settings to order")
     t0 = time.perf_counter()
-    inst = _instance(plan, settings, objective)
+    inst = _instance(plan, settings, objective, start)
     n = len(settings)
     limit = default_time_limit(n) if time_limit_s is None else time_limit_s
     # the limit covers the whole call, so the matrix build comes out of the search time
@@ -125,7 +130,8 @@ def route_lower_bound_seconds(plan: Plan, settings: list[Setting], route: Route 
     if not settings:
         return 0.0
     inst = route.instance if route is not None else None
-    if inst is None or inst.objective != "time" or inst.steps.shape[0] != len(settings) + 1:
+    # a route solved from a start other than home (start=) is not this bound's instance
+    if inst is None or inst.objective != "time" or inst.steps.shape[0] != len(settings) + 1 or inst.steps[0].any():
         inst = _instance(plan, settings, "time")
     upper = path_cost(inst.solver, inst.nearest)  # steers the ascent
     motion = additive_bound(inst.solver, upper) / TIME_UNITS

@@ -170,147 +170,189 @@ class _Search:
             self.move_chain(move[1], move[2], move[3], move[4])
 
     # --- search ----------------------------------------------------------------------------
+    # Each evaluator below takes the best (delta, move) found so far and returns it, improved
+    # or not. The evaluation order is fixed and only a strictly better delta replaces the
+    # best, so ties go to the first move found: the search stays deterministic.
 
     def best_move(self, a: int) -> tuple[int, tuple | None]:
         """Best improving move that changes an arc at node a: (delta < 0, move) or (0, None)."""
+        p = self.pos[a]
+        move: tuple | None = None  # moves are tuples of 3 to 5 items, by kind
+        best, move = self._new_successor(a, p, 0, move)
+        if p >= 1:
+            best, move = self._two_opt_new_predecessor(a, p, best, move)
+            best, move = self._or_opt(p, best, move)
+        return best, move
+
+    def _new_successor(self, a: int, p: int, best: int, move: tuple | None) -> tuple[int, tuple | None]:
+        """Moves that replace a's arc (a, s) by (a, v), v a candidate successor cheaper than s."""
         C, R, r, pos = self.flat, self.row, self.r, self.pos
-        n = self.n
-        p = pos[a]
         ra = R[a]
-        s = r[p + 1]
-        rs = R[s]
-        c_as = C[ra + s]
-        move: tuple | None  # moves are tuples of 3 to 5 items, by kind
-        best, move = 0, None
-        pred_list = self.pred
-        # new arc a -> v
+        c_as = C[ra + r[p + 1]]
         for v in self.succ[a]:
-            c_av = C[ra + v]
-            g1 = c_as - c_av
+            g1 = c_as - C[ra + v]
             if g1 <= 0:
                 break
             q = pos[v]
             if q > p + 1:
-                x = r[q - 1]
-                rx = R[x]
-                c_xv = C[rx + v]
-                w = r[q + 1]
+                best, move = self._two_opt_new_successor(a, p, v, best, move)
+                base = g1 + C[R[r[q - 1]] + v]  # removed (a, s), (r[q-1], v); added (a, v)
+                best, move = self._swap_a_first(p, q, base, best, move)
+                best, move = self._swap_a_middle(p, q, base, best, move)
+            elif q < p:
+                best, move = self._swap_a_last(p, q, g1 + C[R[r[q - 1]] + v], best, move)
+        return best, move
+
+    def _two_opt_new_successor(self, a: int, p: int, v: int, best: int, move: tuple | None) -> tuple[int, tuple | None]:
+        """2-opt moves adding (a, v), v = r[q] later on the route than a's successor s."""
+        C, R, r = self.flat, self.row, self.r
+        q = self.pos[v]
+        s, x, w = r[p + 1], r[q - 1], r[q + 1]
+        c_as, c_av, c_xv = C[R[a] + s], C[R[a] + v], C[R[x] + v]
+        if not self.prefix_ok:
+            self._prefix()
+        D = self.D
+        # reverse p+1..q -> arcs (a, v), (s, r[q+1])
+        d = c_av + C[R[s] + w] - c_as - C[R[v] + w] + D[q] - D[p + 1]
+        if d < best:
+            best, move = d, (0, p + 1, q)
+        if p >= 1 and q - 1 > p:
+            # reverse p..q-1 -> arcs (pred, r[q-1]), (a, v)
+            h = r[p - 1]
+            d = C[R[h] + x] + c_av - C[R[h] + a] - c_xv + D[q - 1] - D[p]
+            if d < best:
+                best, move = d, (0, p, q - 1)
+        return best, move
+
+    def _swap_a_first(self, p: int, q: int, base: int, best: int, move: tuple | None) -> tuple[int, tuple | None]:
+        """or-3opt with a = r[i]: i = p, j = q-1, k >= q; added (r[k], s), (x, r[k+1]), where
+        s = r[p+1], x = r[q-1]; `base`: the gain of the arcs at a and v = r[q]."""
+        C, R, r, pos, n = self.flat, self.row, self.r, self.pos, self.n
+        s, x = r[p + 1], r[q - 1]
+        rx = R[x]
+        for y in self.pred[s]:
+            k = pos[y]
+            if k >= q:
+                z = r[k + 1]
+                d = C[R[y] + s] + C[rx + z] - C[R[y] + z] - base
+                if d < best:
+                    best, move = d, (1, p, q - 1, k)
+        for z in self.succ[x]:
+            k = pos[z] - 1
+            if k >= q:
+                y = r[k]
+                d = C[R[y] + s] + C[rx + z] - C[R[y] + z] - base
+                if d < best:
+                    best, move = d, (1, p, q - 1, k)
+        y = r[n]  # k = n: the tail r[q..n] comes right after a
+        d = C[R[y] + s] - base
+        if d < best:
+            best, move = d, (1, p, q - 1, n)
+        return best, move
+
+    def _swap_a_middle(self, p: int, q: int, base: int, best: int, move: tuple | None) -> tuple[int, tuple | None]:
+        """or-3opt with a = r[j]: j = p, k = q-1, i < p; added (r[i], s), (x, r[i+1]), (a, v),
+        where s = r[p+1], x = r[q-1], v = r[q]; `base` as in `_swap_a_first`."""
+        C, R, r, pos = self.flat, self.row, self.r, self.pos
+        s, x = r[p + 1], r[q - 1]
+        rx = R[x]
+        for y in self.pred[s]:
+            i = pos[y]
+            if i < p:
+                z = r[i + 1]
+                d = C[R[y] + s] + C[rx + z] - C[R[y] + z] - base
+                if d < best:
+                    best, move = d, (1, i, p, q - 1)
+        for z in self.succ[x]:
+            i = pos[z] - 1
+            if 0 <= i < p:
+                y = r[i]
+                d = C[R[y] + s] + C[rx + z] - C[R[y] + z] - base
+                if d < best:
+                    best, move = d, (1, i, p, q - 1)
+        return best, move
+
+    def _swap_a_last(self, p: int, q: int, base: int, best: int, move: tuple | None) -> tuple[int, tuple | None]:
+        """or-3opt with a = r[k], v = r[i+1] earlier on the route: i = q-1, j in q..p-1; added
+        (h, r[j+1]), (a, v), (r[j], s); removed (h, v), (r[j], r[j+1]), (a, s), where h = r[q-1],
+        s = r[p+1]; `base`: c(a, s) - c(a, v) + c(h, v)."""
+        C, R, r, pos = self.flat, self.row, self.r, self.pos
+        s, h = r[p + 1], r[q - 1]
+        rh = R[h]
+        for z in self.succ[h]:
+            j = pos[z] - 1
+            if q <= j < p:
+                y = r[j]
+                d = C[rh + z] + C[R[y] + s] - C[R[y] + z] - base
+                if d < best:
+                    best, move = d, (1, q - 1, j, p)
+        for y in self.pred[s]:
+            j = pos[y]
+            if q <= j < p:
+                z = r[j + 1]
+                d = C[rh + z] + C[R[y] + s] - C[R[y] + z] - base
+                if d < best:
+                    best, move = d, (1, q - 1, j, p)
+        return best, move
+
+    def _two_opt_new_predecessor(self, a: int, p: int, best: int, move: tuple | None) -> tuple[int, tuple | None]:
+        """2-opt moves adding (u, a), u a candidate predecessor cheaper than a's h = r[p-1] and
+        earlier on the route (p >= 1)."""
+        C, R, r, pos = self.flat, self.row, self.r, self.pos
+        s, h = r[p + 1], r[p - 1]
+        c_as, c_ha = C[R[a] + s], C[R[h] + a]
+        for u in self.pred[a]:
+            c_ua = C[R[u] + a]
+            if c_ua >= c_ha:
+                break
+            q = pos[u]
+            if q < p - 1:
                 if not self.prefix_ok:
                     self._prefix()
                 D = self.D
-                # 2-opt: reverse p+1..q -> arcs (a, v), (s, r[q+1])
-                d = c_av + C[rs + w] - c_as - C[R[v] + w] + D[q] - D[p + 1]
+                t = r[q + 1]
+                # reverse q+1..p -> arcs (u, a), (r[q+1], s)
+                d = c_ua + C[R[t] + s] - C[R[u] + t] - c_as + D[p] - D[q + 1]
                 if d < best:
-                    best, move = d, (0, p + 1, q)
-                if p >= 1 and q - 1 > p:
-                    # 2-opt: reverse p..q-1 -> arcs (pred, r[q-1]), (a, v)
-                    h = r[p - 1]
-                    d = C[R[h] + x] + c_av - C[R[h] + a] - c_xv + D[q - 1] - D[p]
+                    best, move = d, (0, q + 1, p)
+                if q >= 1:
+                    # reverse q..p-1 -> arcs (r[q-1], h), (u, a)
+                    g = r[q - 1]
+                    d = C[R[g] + h] + c_ua - C[R[g] + u] - c_ha + D[p - 1] - D[q]
                     if d < best:
-                        best, move = d, (0, p, q - 1)
-                base = g1 + c_xv  # removed (a, s), (x, v); added (a, v)
-                # or-3opt with a = r[i]: i = p, j = q-1, k >= q: added (r[k], s), (x, r[k+1])
-                for y in pred_list[s]:
-                    k = pos[y]
-                    if k >= q:
-                        z = r[k + 1]
-                        d = C[R[y] + s] + C[rx + z] - C[R[y] + z] - base
-                        if d < best:
-                            best, move = d, (1, p, q - 1, k)
-                for z in self.succ[x]:
-                    k = pos[z] - 1
-                    if k >= q:
-                        y = r[k]
-                        d = C[R[y] + s] + C[rx + z] - C[R[y] + z] - base
-                        if d < best:
-                            best, move = d, (1, p, q - 1, k)
-                y = r[n]  # k = n: the tail r[q..n] comes right after a
-                d = C[R[y] + s] - base
-                if d < best:
-                    best, move = d, (1, p, q - 1, n)
-                # or-3opt with a = r[j]: j = p, k = q-1, i < p: added (r[i], s), (x, r[i+1]), (a, v)
-                for y in pred_list[s]:
-                    i = pos[y]
-                    if i < p:
-                        z = r[i + 1]
-                        d = C[R[y] + s] + C[rx + z] - C[R[y] + z] - base
-                        if d < best:
-                            best, move = d, (1, i, p, q - 1)
-                for z in self.succ[x]:
-                    i = pos[z] - 1
-                    if 0 <= i < p:
-                        y = r[i]
-                        d = C[R[y] + s] + C[rx + z] - C[R[y] + z] - base
-                        if d < best:
-                            best, move = d, (1, i, p, q - 1)
-            elif q < p:
-                # or-3opt with a = r[k], v = r[i+1]: i = q-1, j in q..p-1:
-                # added (h, r[j+1]), (a, v), (r[j], s); removed (h, v), (r[j], r[j+1]), (a, s)
-                h = r[q - 1]
-                rh = R[h]
-                base = g1 + C[rh + v]
-                for z in self.succ[h]:
-                    j = pos[z] - 1
-                    if q <= j < p:
-                        y = r[j]
-                        d = C[rh + z] + C[R[y] + s] - C[R[y] + z] - base
-                        if d < best:
-                            best, move = d, (1, q - 1, j, p)
-                for y in pred_list[s]:
-                    j = pos[y]
-                    if q <= j < p:
-                        z = r[j + 1]
-                        d = C[rh + z] + C[R[y] + s] - C[R[y] + z] - base
-                        if d < best:
-                            best, move = d, (1, q - 1, j, p)
-        if p >= 1:
-            h = r[p - 1]
-            rh = R[h]
-            c_ha = C[rh + a]
-            # new arc u -> a (2-opt only)
-            for u in pred_list[a]:
-                c_ua = C[R[u] + a]
-                if c_ua >= c_ha:
-                    break
-                q = pos[u]
-                if q < p - 1:
-                    if not self.prefix_ok:
-                        self._prefix()
-                    D = self.D
-                    t = r[q + 1]
-                    # reverse q+1..p -> arcs (u, a), (r[q+1], s)
-                    d = c_ua + C[R[t] + s] - C[R[u] + t] - c_as + D[p] - D[q + 1]
-                    if d < best:
-                        best, move = d, (0, q + 1, p)
-                    if q >= 1:
-                        # reverse q..p-1 -> arcs (r[q-1], h), (u, a)
-                        g = r[q - 1]
-                        d = C[R[g] + h] + c_ua - C[R[g] + u] - c_ha + D[p - 1] - D[q]
-                        if d < best:
-                            best, move = d, (0, q, p - 1)
-            # Or-opt: chains of 1-3 starting or ending at a
-            for length in (1, 2, 3):
-                for i in (p,) if length == 1 else (p, p - length + 1):
-                    e = i + length - 1
-                    if i < 1 or e > n:
-                        continue
-                    s0, sl = r[i], r[e]
-                    prv, nxt = r[i - 1], r[e + 1]
-                    rem = C[R[prv] + s0] + C[R[sl] + nxt] - C[R[prv] + nxt]
-                    if rem <= 0:
-                        continue
-                    best, move = self._insert(s0, sl, rem, i, e, False, best, move)
-                    if length == 1:
-                        continue
-                    if length == 2:
-                        drev = C[R[sl] + s0] - C[R[s0] + sl]  # extra cost of the chain reversed
-                    else:
-                        mid = r[i + 1]
-                        drev = C[R[sl] + mid] + C[R[mid] + s0] - C[R[s0] + mid] - C[R[mid] + sl]
-                    best, move = self._insert(sl, s0, rem - drev, i, e, True, best, move)
+                        best, move = d, (0, q, p - 1)
         return best, move
 
-    def _insert(self, head: int, tail: int, room: int, i: int, e: int, rev: bool, best: int, move):
+    def _or_opt(self, p: int, best: int, move: tuple | None) -> tuple[int, tuple | None]:
+        """Or-opt: chains of 1-3 settings starting or ending at position p, moved elsewhere
+        forward or (two or three long) reversed."""
+        C, R, r, n = self.flat, self.row, self.r, self.n
+        for length in (1, 2, 3):
+            for i in (p,) if length == 1 else (p, p - length + 1):
+                e = i + length - 1
+                if i < 1 or e > n:
+                    continue
+                s0, sl = r[i], r[e]
+                rem = C[R[r[i - 1]] + s0] + C[R[sl] + r[e + 1]] - C[R[r[i - 1]] + r[e + 1]]
+                if rem <= 0:
+                    continue
+                best, move = self._insert(s0, sl, rem, i, e, False, best, move)
+                if length > 1:
+                    best, move = self._insert(sl, s0, rem - self._reversal_extra(i, e), i, e, True, best, move)
+        return best, move
+
+    def _reversal_extra(self, i: int, e: int) -> int:
+        """Extra cost of walking the chain r[i..e] (two or three long) backwards."""
+        C, R, r = self.flat, self.row, self.r
+        s0, sl = r[i], r[e]
+        if e - i == 1:
+            return C[R[sl] + s0] - C[R[s0] + sl]
+        mid = r[i + 1]
+        return C[R[sl] + mid] + C[R[mid] + s0] - C[R[s0] + mid] - C[R[mid] + sl]
+
+    def _insert(
+        self, head: int, tail: int, room: int, i: int, e: int, rev: bool, best: int, move: tuple | None
+    ) -> tuple[int, tuple | None]:
         """Or-opt: best place for chain r[i..e] entered at `head` and left at `tail` (forward:
         head r[i]; reversed: head r[e]), `room` the gain of taking it out (less the reversal's
         extra cost); returns the improved (best, move)."""
@@ -338,10 +380,18 @@ class _Search:
             d = C[R[x] + head] + cy - C[R[x] + y] - room
             if d < best:
                 best, move = d, (2, i, e, px, rev)
-        if n < i - 1 or n > e:  # append at the open end
-            d = C[R[r[n]] + head] - room
-            if d < best:
-                best, move = d, (2, i, e, n, rev)
+        if not i - 1 <= n <= e:
+            best, move = self._append(head, room, i, e, rev, best, move)
+        return best, move
+
+    def _append(
+        self, head: int, room: int, i: int, e: int, rev: bool, best: int, move: tuple | None
+    ) -> tuple[int, tuple | None]:
+        """`_insert` at the open end of the route, after r[n] (the arc into the dummy end is free)."""
+        n = self.n
+        d = self.flat[self.row[self.r[n]] + head] - room
+        if d < best:
+            best, move = d, (2, i, e, n, rev)
         return best, move
 
     def descend(self, deadline: float = float("inf")) -> int:

@@ -148,10 +148,10 @@ def plot_response(kind: str, out_dir: Path, sample_rate: int = 48000, base: dict
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for g in [0, 2, 4, 6, 8, 10]:
         knobs = {**base, gain_knob: g}
-        fund, peak, dist = level_curve(dev, knobs, levels)
+        _, peak, dist = level_curve(dev, knobs, levels)
         axes[0].plot(levels, peak, label=f"{gain_knob} {g}")
         axes[1].plot(levels, 100 * dist, label=f"{gain_knob} {g}")
-        x, y = waveform(dev, knobs)
+        _, y = waveform(dev, knobs)
         axes[2].plot(np.arange(len(y)) / sample_rate * 1000, y, label=f"{gain_knob} {g}")
     axes[0].set(title="output peak vs input level (440 Hz)", xlabel="input dBFS", ylabel="output peak dBFS")
     axes[1].set(title="THD (2nd-10th) vs input level", xlabel="input dBFS", ylabel="THD %")

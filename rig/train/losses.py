@@ -55,13 +55,16 @@ class FastMRSTFT(nn.Module):
 
 
 class TrainLoss(nn.Module):
-    def __init__(self, l1: float = 10.0, mrstft: float = 1.0):
+    def __init__(self, l1: float = 10.0, mrstft: float = 1.0, esr: float = 0.0):
         super().__init__()
-        self.w_l1, self.w_mr = l1, mrstft
+        self.w_l1, self.w_mr, self.w_esr = l1, mrstft, esr
         self.mr = FastMRSTFT() if mrstft > 0 else None
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
-        loss = self.w_l1 * (pred - target).abs().mean()
+        err = pred - target
+        loss = self.w_l1 * err.abs().mean()
+        if self.w_esr > 0:  # over the whole batch, as the test's ESR is over a whole take
+            loss = loss + self.w_esr * err.square().sum() / target.square().sum().clamp_min(1e-12)
         if self.mr is not None:
             loss = loss + self.w_mr * self.mr(pred, target)
         return loss

@@ -38,6 +38,7 @@ def default_cache() -> Path:
 def bench_quality(
     plan: str | Path | None = None,
     budgets: list[float] | None = None,
+    step_budgets: list[int] | None = None,
     threads: int = 2,
     seed: int | None = None,
     cache: str | Path | None = None,
@@ -48,7 +49,10 @@ def bench_quality(
     plan_path = Path(plan or DEFAULT_PLAN)
     seeded = bench_plan_text(plan_path, seed)
     folder, built_s = cached_session(seeded, Path(cache or default_cache()), quiet)
-    runs = [train_once(folder, Path(model or DEFAULT_MODEL), b, threads, device) for b in budgets or [10.0]]
+    model_path = Path(model or DEFAULT_MODEL)
+    wall = budgets if budgets is not None else ([] if step_budgets else [10.0])
+    runs = [train_once(folder, model_path, {"budget_minutes": b}, threads, device) for b in wall]
+    runs += [train_once(folder, model_path, {"budget_steps": n}, threads, device) for n in step_budgets or []]
     session = Session.open(folder)
     return {
         "plan": str(plan_path),
@@ -122,14 +126,9 @@ def _split_counts(session: Session) -> dict:
 
 
 # ---- one training run, in a child process ----------------------------------------------------
-def train_once(session: Path, model: Path, budget_minutes: float, threads: int, device: str) -> dict:
-    args = {
-        "session": str(session),
-        "model": str(model),
-        "budget_minutes": budget_minutes,
-        "threads": threads,
-        "device": device,
-    }
+def train_once(session: Path, model: Path, budget: dict, threads: int, device: str) -> dict:
+    """budget: {"budget_minutes": M} (wall time) or {"budget_steps": N} (optimizer steps)."""
+    args = {"session": str(session), "model": str(model), "threads": threads, "device": device, **budget}
     # Passive OpenMP waiting, as the capture's trainer uses: spinning threads collapse when
     # anything else runs on the cores (5x slower steps measured on a shared 2-core machine).
     env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "OMP_NUM_THREADS": str(threads)}
@@ -138,7 +137,7 @@ def train_once(session: Path, model: Path, budget_minutes: float, threads: int, 
     )
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"bench training run ({budget_minutes} min) failed: {tail[0]}")
+        raise UserError(f"bench training run ({budget}) failed: {tail[0]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -150,7 +149,8 @@ def _child(args: dict) -> dict:
     with tempfile.TemporaryDirectory(prefix="rig-bench-quality-") as tmp:
         folder = work_copy(Path(args["session"]), Path(tmp) / "session")
         opts = TrainOptions(
-            budget_minutes=args["budget_minutes"],
+            budget_minutes=args.get("budget_minutes"),
+            budget_steps=args.get("budget_steps"),
             threads=args["threads"],
             device=args["device"],
             fresh=True,
@@ -173,7 +173,8 @@ def _figures(trainer, result, wall: float, args: dict) -> dict:
     samples = s.steps * trainer.opts.batch_size * trainer.segment
     return {
         "model": trainer.cfg.name,
-        "budget_minutes": args["budget_minutes"],
+        "budget_minutes": args.get("budget_minutes"),
+        "budget_steps": args.get("budget_steps"),
         "device": str(trainer.device),
         "test_esr_mean": _r(result.test["esr"]) if result.test else None,
         "test_esr_worst": _r(max(esrs)) if esrs else None,

@@ -53,6 +53,7 @@ from rig.train.step import train_step
 class TrainOptions:
     follow: bool = False
     budget_minutes: float | None = None  # None: the plan's train.budget_minutes
+    budget_steps: int | None = None  # instead of wall time: the same run on a busy or idle machine (benches)
     batch_size: int | None = None  # None: the device's default (8 on a CPU)
     epoch_segments: int = 16  # segments per epoch, at least; with short segments epoch_steps rules
     epoch_steps: int = 25  # optimizer batches per epoch, at least: ~10 s of TCN-45 on 2 cores
@@ -132,8 +133,10 @@ class TrainingRun:
         self.follower = CaptureFollower(self.session.folder, self.opts.follow, self.opts.idle_timeout_s)
         t = cfg.training
         self.segment = round((self.opts.segment_s or t.segment_s) * self.pool.sample_rate)
-        self.sampler = SegmentSampler(self.segment, self.context, self.test_ids, self.opts.seed)
-        self.criterion = TrainLoss(t.loss.l1, t.loss.mrstft).to(self.device)
+        self.sampler = SegmentSampler(
+            self.segment, self.context, self.test_ids, self.opts.seed, hard_share=t.hard_share
+        )
+        self.criterion = TrainLoss(t.loss.l1, t.loss.mrstft, t.loss.esr).to(self.device)
         self.mr = mrstft_loss().to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -179,7 +182,7 @@ class TrainingRun:
             s.stop_reason = "max_epochs"
         elif self.follower.ended and s.since_best >= self.patience:
             s.stop_reason = "early_stopping"
-        elif self.follower.ended and s.budget_used_s >= self.budget_s:
+        elif self.follower.ended and self._budget_progress() >= 1.0:
             s.stop_reason = "budget"
         return bool(s.stop_reason)
 
@@ -235,18 +238,17 @@ class TrainingRun:
         losses = []
         # After the capture the budget may run out mid-epoch (an epoch is long on a busy CPU):
         # stop there, validate, and let _should_stop end the run.
-        left = self.budget_s - self.state.budget_used_s if self.follower.ended else math.inf
         epoch_start = time.monotonic()
-        deadline = epoch_start + left
         for i in range(self.steps_per_epoch):
-            if i and time.monotonic() >= deadline:
+            into_epoch_s = time.monotonic() - epoch_start
+            if i and self.follower.ended and self._budget_progress(into_epoch_s) >= 1.0:
                 break
-            self._schedule_lr(time.monotonic() - epoch_start)
+            self._schedule_lr(into_epoch_s)
             assert self.opts.batch_size is not None  # __init__ filled it from the device profile
             batch = self.sampler.batch(self.pool.train, self.opts.batch_size)
             self._audit("train", batch.take_ids)
             started = time.monotonic()
-            loss = self._step(self._on_device(batch))
+            loss = self._step(self._on_device(batch), batch.take_ids)
             self.state.train_seconds += time.monotonic() - started
             if not math.isfinite(loss):
                 return None
@@ -260,21 +262,34 @@ class TrainingRun:
         if t.schedule != "cosine":
             return
         # Budget time is spent only after the capture ended: until then the LR stays at its peak.
-        used = self.state.budget_used_s + into_epoch_s if self.follower.ended else 0.0
-        factor = cosine_factor(used / self.budget_s, self.state.steps, t.warmup_steps, t.final_lr_fraction)
+        progress = self._budget_progress(into_epoch_s) if self.follower.ended else 0.0
+        factor = cosine_factor(progress, self.state.steps, t.warmup_steps, t.final_lr_fraction)
         for group in self.optimizer.param_groups:
             group["lr"] = t.lr * self.state.lr_scale * factor
+
+    def _budget_progress(self, into_epoch_s: float = 0.0) -> float:
+        """How much of the training budget is spent (0..1+): optimizer steps when a step
+        budget is set, else wall time after the capture."""
+        if self.opts.budget_steps:
+            return self.state.steps / self.opts.budget_steps
+        return (self.state.budget_used_s + into_epoch_s) / self.budget_s
 
     @property
     def steps_per_epoch(self) -> int:
         assert self.opts.batch_size is not None  # __init__ filled it from the device profile
         return max(1, self.opts.epoch_steps, math.ceil(self.opts.epoch_segments / self.opts.batch_size))
 
-    def _step(self, batch: Batch) -> float:
+    def _step(self, batch: Batch, take_ids: list[str]) -> float:
         t = self.cfg.training
+
+        def errors(pred: torch.Tensor, y: torch.Tensor) -> None:  # each segment's ESR, for hard sampling
+            esr = pred.sub(y).square().sum(-1) / y.square().sum(-1).clamp_min(1e-12)
+            self.sampler.record(take_ids, esr.flatten().tolist())
+
         return train_step(
             self.model, self.optimizer, self.criterion, batch.x, batch.c, batch.y,
             t.tbptt_samples, t.grad_clip_norm, self.profile.autocast,
+            on_output=errors if t.hard_share > 0 else None,
         )  # fmt: skip
 
     def _on_device(self, batch: Batch) -> Batch:

@@ -43,7 +43,7 @@ def test_lost_samples_raise(plan):
     iface = VirtualInterface(DelayTanh(), latency_samples=256)
     program = build_program(plan, "train", 0)
     iface.inject("drop", at_block=200)
-    with pytest.raises(AlignmentError, match="256 samples early.*lost"):
+    with pytest.raises(AlignmentError, match=r"256 samples early.*lost"):
         align_take(program, iface.play_record(program.signal))
 
 
@@ -52,7 +52,7 @@ def test_added_samples_raise(plan):
     rec = VirtualInterface(DelayTanh()).play_record(program.signal)
     at = program.content[0] + 1000
     loop = np.concatenate([rec.loopback[:at], np.zeros(3, np.float32), rec.loopback[at:-3]])
-    with pytest.raises(AlignmentError, match="3 samples late.*added"):
+    with pytest.raises(AlignmentError, match=r"3 samples late.*added"):
         align_take(program, Recording(loop, rec.wet, rec.sample_rate))
 
 
@@ -131,7 +131,7 @@ def test_inverted_loopback_with_lost_samples_is_still_refused(plan):
     program = build_program(plan, "train", 0)
     iface.inject("drop", at_block=200)
     rec = iface.play_record(program.signal)
-    with pytest.raises(AlignmentError, match="256 samples early.*lost"):
+    with pytest.raises(AlignmentError, match=r"256 samples early.*lost"):
         align_take(program, Recording(-rec.loopback, rec.wet, rec.sample_rate))
 
 

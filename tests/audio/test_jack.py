@@ -24,8 +24,9 @@ def test_latency_and_alignment_sample_exact(rig):
     plan, iface, dut, _ = rig
     latencies = []
     for seed in (0, 1):
-        program, rec, aligned, qc = take(plan, iface, "normal", dut, seed)
-        assert aligned is not None and qc.ok, qc  # a synchronous server delays, never drops, a period
+        _, _, aligned, qc = take(plan, iface, "normal", dut, seed)
+        assert aligned is not None, qc
+        assert qc.ok, qc  # a synchronous server delays, never drops, a period
         latencies.append(aligned.latency_samples)
         assert aligned.device_delay_samples == DUT_DELAY
         # wet[i] is the DUT's response to dry[i - its delay], to float precision
@@ -43,16 +44,18 @@ def test_qc_catches_silent_and_clipped_return(rig, mode, reason):
     assert any(reason in r for r in qc.reasons), qc.reasons
 
 
-def test_missing_interface_lists_devices(rig):
+@pytest.mark.usefixtures("rig")  # the private server runs
+def test_missing_interface_lists_devices():
     from rig.audio.portaudio import PortAudioInterface
 
-    with pytest.raises(UserError, match="scarlett-solo' not found.*'system'"):
+    with pytest.raises(UserError, match=r"scarlett-solo' not found.*'system'"):
         PortAudioInterface(Audio(interface="scarlett-solo"))
     with pytest.raises(UserError, match="channel map needs 3 in"):
         PortAudioInterface(Audio(interface="system", channels={"send": 2, "loopback": 1, "return": 3}))
 
 
-def test_cli_devices_lists_jack(rig):
+@pytest.mark.usefixtures("rig")  # the private server runs
+def test_cli_devices_lists_jack():
     from tests.conftest import run_rig
 
     out = run_rig("devices")  # the environment names our private server

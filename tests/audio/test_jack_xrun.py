@@ -29,7 +29,7 @@ def test_qc_catches_injected_xrun(rig):
 
     iface.on_start = wire_then_stall
     try:
-        _, rec, aligned, result = take(plan, iface, "normal", dut)
+        _, rec, _, result = take(plan, iface, "normal", dut)
     finally:
         iface.on_start = patch.wire
     assert rec.status["xruns"] >= 1

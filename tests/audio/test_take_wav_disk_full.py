@@ -36,7 +36,7 @@ def test_full_disk_raises_a_clean_oserror(tiny_disk, monkeypatch, capfd):
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     take = types.SimpleNamespace(dry=np.zeros(4800, np.float32), wet=np.full(48000, 0.5, np.float32), sample_rate=48000)
     write_take_wavs({"dry": tiny_disk / "small.wav.tmp"}, take)  # 19 kB: fits
-    with pytest.raises(OSError) as err:
+    with pytest.raises(OSError, match="No space left on device") as err:
         write_take_wavs({"wet": tiny_disk / "big.wav.tmp"}, take)  # 192 kB: does not
     exc = err.value
     assert type(exc) is OSError

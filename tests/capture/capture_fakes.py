@@ -11,6 +11,7 @@ class FakeRobot:
         self.banner, self.time_scale = "fake robot", 1.0
         self.moves = 0
         self.parked = False
+        self.worst: dict[str, float] = {}  # a fake robot is always exactly where it was told
 
     def home(self):
         pass
@@ -25,7 +26,6 @@ class FakeRobot:
     def knob_source(self):
         return self.actual
 
-    worst: dict = {}
     recoveries = 0
 
     def watch(self, target):

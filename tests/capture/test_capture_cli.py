@@ -8,12 +8,13 @@ from tests.capture.helpers import rig_run
 def one_line_error(result, *words: str) -> None:
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("rig: error:"), result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("rig: error:"), result.stderr
     for word in words:
         assert word in lines[0], lines[0]
 
 
-def test_no_plan(tmp_path):
+def test_no_plan():
     one_line_error(rig_run("capture", "--sim"), "--plan")
 
 

@@ -40,7 +40,7 @@ def test_disk_full_mid_run_is_a_clear_error_and_resumable(tmp_path, small_disk):
     folder = disk / "s"
     fillers = []
 
-    def after_commit(record):
+    def after_commit(_record):
         if len(read_manifest(folder)) == 3 and not fillers:
             fillers.append(fill(disk))
 

@@ -133,7 +133,7 @@ def test_ctrl_c_leaves_a_resumable_session(tmp_path, presses):
     for _ in range(presses):
         proc.send_signal(signal.SIGINT)
         time.sleep(0.02)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert f"rig capture --resume {folder}" in err

@@ -196,7 +196,7 @@ def test_live_pushes_changed_keys_and_appends_new_takes(client, run):
     assert got["set"]["rev"] > state["rev"]
 
 
-def test_a_page_behind_gets_every_key_and_one_from_another_fold_reloads(client, run):
+def test_a_page_behind_gets_every_key_and_one_from_another_fold_reloads(client):
     state = client.get("/api/state").json()
     with client.websocket_connect(f"{WS}/api/live?fold={state['fold']}&rev=0") as ws:
         msg = ws.receive_json()
@@ -335,7 +335,7 @@ def test_take_audio_of_a_committed_but_missing_file_is_404(client, run):
 
 # ---- control -------------------------------------------------------------------------------
 @pytest.mark.parametrize("how", ["header", "query"])
-def test_control_with_the_token(client, control, run, how):
+def test_control_with_the_token(client, control, how):
     def post(action):
         if how == "header":
             return client.post(f"/api/control/{action}", headers={"X-Rig-Token": TOKEN, "Origin": BASE})

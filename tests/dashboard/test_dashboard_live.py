@@ -58,7 +58,8 @@ def test_meter_gives_peak_and_rms_of_the_recorded_blocks_and_counts_clipping():
     assert attach_meter(iface, meter)
     iface.play_record(_sine(0.5))
     levels = meter.take()
-    assert levels is not None and meter.take() is None  # taken once
+    assert levels is not None
+    assert meter.take() is None  # taken once
     assert levels.peak_dbfs["loopback"] == pytest.approx(-6.02, abs=0.05)  # 0.5 full scale
     assert levels.peak_dbfs["return"] == pytest.approx(-12.04, abs=0.05)  # through the 0.5 gain
     assert levels.rms_dbfs["return"] == pytest.approx(-12.04 - 3.01, abs=0.1)  # a sine: peak - 3 dB
@@ -66,7 +67,8 @@ def test_meter_gives_peak_and_rms_of_the_recorded_blocks_and_counts_clipping():
     iface.inject("clip")  # the return driven 20 dB hotter: clipped blocks
     iface.play_record(_sine(0.5))
     clipped = meter.take()
-    assert clipped.clipped["return"] > 0 and clipped.peak_dbfs["return"] == pytest.approx(0.0, abs=0.01)
+    assert clipped.clipped["return"] > 0
+    assert clipped.peak_dbfs["return"] == pytest.approx(0.0, abs=0.01)
 
 
 def test_publisher_writes_one_small_object_and_goes_idle(tmp_path):
@@ -75,7 +77,9 @@ def test_publisher_writes_one_small_object_and_goes_idle(tmp_path):
     meter.feed(_sine(0.25)[:256], _sine(1.0)[:256])
     assert pub.publish_once()
     first = read_live_levels(tmp_path)
-    assert first["active"] and first["seq"] == 1 and first["clipped"]["return"] > 0
+    assert first["active"]
+    assert first["seq"] == 1
+    assert first["clipped"]["return"] > 0
     assert not pub.publish_once()  # nothing new: one idle record, then silence
     assert read_live_levels(tmp_path) == {"seq": 2, "t": read_live_levels(tmp_path)["t"], "active": False}
     pub.publish_once()
@@ -83,7 +87,8 @@ def test_publisher_writes_one_small_object_and_goes_idle(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["live_levels.json"]  # no temp files left, no log
     meter.feed(_sine(0.25)[:256], _sine(0.5)[:256])
     pub.close()  # the last window, then exactly one idle record
-    assert read_live_levels(tmp_path)["seq"] == 4 and read_live_levels(tmp_path)["active"] is False
+    assert read_live_levels(tmp_path)["seq"] == 4
+    assert read_live_levels(tmp_path)["active"] is False
 
 
 def test_sim_capture_publishes_levels_while_takes_record(tmp_path):
@@ -109,7 +114,8 @@ def test_sim_capture_publishes_levels_while_takes_record(tmp_path):
         poller.join()
     assert code == 0
     active = [d for d in seen if d["active"]]
-    assert len(active) >= 3 and not seen[-1]["active"]  # at least one per take, idle at the end
+    assert len(active) >= 3  # at least one per take
+    assert not seen[-1]["active"]  # idle at the end
     live_peak = max(d["peak_dbfs"]["return"] for d in active)
     wets = [sf.read(folder / "takes" / f"{r['take_id']}.wet.wav", dtype="float32")[0] for r in read_manifest(folder)]
     take_peak = 20 * np.log10(max(float(np.max(np.abs(w))) for w in wets))
@@ -127,7 +133,8 @@ def test_live_levels_are_pushed_over_the_websocket_not_in_the_state(run):
                 msg = ws.receive_json()
                 if "live" in msg:
                     break
-            assert msg["live"]["seq"] == 7 and msg["live"]["peak_dbfs"]["return"] == -3.0
+            assert msg["live"]["seq"] == 7
+            assert msg["live"]["peak_dbfs"]["return"] == -3.0
 
 
 def test_clip_lamp_latches_for_two_seconds_or_until_clicked(browser, run):  # noqa: F811
@@ -162,20 +169,21 @@ def test_capture_refuses_a_remote_host_without_allow_remote_before_the_session(t
     plan = write_plan(tmp_path, count=2)
     folder = tmp_path / "s"
     code = main(["capture", "--plan", str(plan), "--session", str(folder), "--sim", "--host", "0.0.0.0"])
-    assert code == 2 and not folder.exists()
+    assert code == 2
+    assert not folder.exists()
     assert "--allow-remote" in capsys.readouterr().err
 
 
 def test_capture_allow_remote_serves_and_warns_what_is_exposed(tmp_path, capsys):
     plan = write_plan(tmp_path, count=2)
     folder = tmp_path / "s"
-    code = main(
-        ["capture", "--plan", str(plan), "--session", str(folder), "--sim", "--no-train", "--quiet"]
-        + ["--host", "0.0.0.0", "--allow-remote", "--port", "0"]
-    )
+    remote = ["--host", "0.0.0.0", "--allow-remote", "--port", "0"]
+    code = main(["capture", "--plan", str(plan), "--session", str(folder), "--sim", "--no-train", "--quiet", *remote])
     err = capsys.readouterr().err
     assert code == 0
-    assert "warning: --allow-remote" in err and "take audio" in err and "pause and abort" in err
+    assert "warning: --allow-remote" in err
+    assert "take audio" in err
+    assert "pause and abort" in err
 
 
 def test_no_train_capture_ends_done_not_training(tmp_path):
@@ -185,7 +193,8 @@ def test_no_train_capture_ends_done_not_training(tmp_path):
     started = [json.loads(x) for x in (folder / "events.jsonl").read_text().splitlines() if '"run_started"' in x]
     assert started[-1]["train"] is False
     state = SessionFollower(folder).snapshot()
-    assert state["phase"]["name"] == "done" and state["phase"]["training"]["state"] == "pending"
+    assert state["phase"]["name"] == "done"
+    assert state["phase"]["training"]["state"] == "pending"
     assert "not trained" in state["phase"]["reason"]
     assert state["training"]["models"] == {}
 
@@ -242,7 +251,8 @@ def test_play_knobs_need_the_token_and_a_player(run):
             while c.get("/api/state").json()["run"]["player"] is None:
                 assert time.monotonic() < deadline
             ok = c.post("/api/play/knobs", json={"gain": 4}, headers={"X-Rig-Token": TOKEN})
-            assert ok.status_code == 200 and ws.receive_json() == {"set": {"gain": 4.0}}
+            assert ok.status_code == 200
+            assert ws.receive_json() == {"set": {"gain": 4.0}}
             bad = c.post("/api/play/knobs", json={"gain": 11}, headers={"X-Rig-Token": TOKEN})
             assert bad.status_code == 400
 

@@ -173,7 +173,8 @@ def test_the_trainer_records_a_sigterm_and_a_later_dashboard_shows_aborted_in_tr
     try:
         deadline = time.monotonic() + 120
         while not any(e["type"] == "train_epoch" for e in read_events(session.folder)[0]):
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no train_epoch event within 120 s"
             time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 130

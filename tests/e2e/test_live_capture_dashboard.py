@@ -191,7 +191,7 @@ def number(page, selector: str) -> float:
     try:
         return float(text)
     except ValueError:
-        return -1.0  # "–": nothing yet
+        return -1.0  # the page's dash (U+2013): nothing yet
 
 
 def wait_number_above(page, selector: str, than: float, timeout_ms: float) -> None:

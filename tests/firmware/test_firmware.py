@@ -14,7 +14,9 @@ def test_core_unit_tests_pass():
     assert res.returncode == 0, res.stdout + res.stderr
     assert "FAIL" not in res.stdout
     m = re.search(r"(\d+)/(\d+) tests passed", res.stdout)
-    assert m and m.group(1) == m.group(2) and int(m.group(2)) >= 12, res.stdout
+    assert m, res.stdout
+    assert m.group(1) == m.group(2), res.stdout
+    assert int(m.group(2)) >= 12, res.stdout
 
 
 @pytest.mark.skipif(shutil.which("avr-gcc") is None, reason="gcc-avr not installed")

@@ -250,7 +250,7 @@ def test_stalled_axis_shows_in_the_shaft_angles():
 
 def test_missing_and_busy_ports():
     plan = make_plan("/dev/rig-no-such-port")
-    with pytest.raises(UserError, match="not found.*ports"):
+    with pytest.raises(UserError, match=r"not found.*ports"):
         KnobController.open(plan)
     with KnobController.open(make_plan(url("native"))) as ctl:
         with pytest.raises(UserError, match="busy"):
@@ -279,7 +279,7 @@ def test_wrong_firmware_version():
 
     threading.Thread(target=fake_device, daemon=True).start()
     try:
-        with pytest.raises(UserError, match="firmware is 3.0"):
+        with pytest.raises(UserError, match=r"firmware is 3\.0"):
             KnobController.open(make_plan(path))
     finally:
         stop.set()

@@ -87,7 +87,8 @@ def test_many_requests_at_two_percent():
 def test_dropped_and_corrupted_bytes_together():
     plan = make_plan(f"sim://native?corrupt=0.01&drop=0.01&timescale={CAPTURE_TIMESCALE}&seed=4")
     ctl = run_sequence(plan, 10, seed=9)
-    assert ctl.link.resends > 0 and ctl.link.bad_lines > 0, "the noise reached the wire"
+    assert ctl.link.resends > 0, "the noise reached the wire"
+    assert ctl.link.bad_lines > 0, "the noise reached the wire"
 
 
 def test_send_budget_scales_with_the_line():
@@ -146,7 +147,7 @@ def test_async_report_after_a_damaged_line_is_kept():
     """A damaged line followed by a job's !done: the driver resends for its own reply, but
     the report must not be thrown away with the damaged line (it was, before)."""
 
-    def answer(seq, command, attempt):
+    def answer(seq, _command, attempt):
         if attempt == 1:  # our reply damaged, then the earlier job's report
             return framed(f"ok N{seq}")[:-3] + b"XX\n" + framed("!done N77 pos=1,2,3,4")
         return framed(f"ok N{seq}")
@@ -186,7 +187,7 @@ def test_late_reply_is_not_taken_for_the_next_request():
 
 
 def test_old_crc8_firmware_is_named():
-    def answer(seq, command, attempt):
+    def answer(seq, _command, _attempt):
         body = f"ok N{seq} rig-fw 1.0 axes=4 maxrate=8000 homed=0,0,0,0".encode()
         return body + b"*%02X\n" % P.crc8(body)
 
@@ -202,7 +203,7 @@ def test_firmware_2_0_without_invert_still_opens():
     """2.0 states only maxrate in HELLO and refuses CONFIG invert= (unknown key, err 4): the
     driver must not send it unless the plan inverts an axis."""
 
-    def answer(seq, command, attempt):
+    def answer(seq, command, _attempt):
         if command == "HELLO":
             return framed(f"ok N{seq} rig-fw 2.0 axes=4 maxrate=8000 homed=0,0,0,0")
         if "invert=" in command:

@@ -89,7 +89,8 @@ def test_setup_finds_direction_and_travel_and_the_plan_then_moves_right(tmp_path
         for value in (10, 5, 0, 7.5):
             ctl.move_to({"gain": value, "bass": value})
             deg = reader.degrees()
-            assert abs(deg[0] - value / 10 * 270) <= 1.5 and abs(deg[1] - value / 10 * 241) <= 1.5, (value, deg)
+            assert abs(deg[0] - value / 10 * 270) <= 1.5, (value, deg)
+            assert abs(deg[1] - value / 10 * 241) <= 1.5, (value, deg)
 
 
 def test_setup_cli_reads_answers_from_stdin_and_rewrites_the_plan(tmp_path, monkeypatch, capsys):

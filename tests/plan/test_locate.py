@@ -26,7 +26,8 @@ def elsewhere(tmp_path: Path, monkeypatch) -> Path:
 
 
 @pytest.mark.parametrize("name", ["marshall_jvm", "marshall_jvm.yaml"])
-def test_bare_plan_name_resolves_to_the_shipped_plan(elsewhere, name):
+@pytest.mark.usefixtures("elsewhere")
+def test_bare_plan_name_resolves_to_the_shipped_plan(name):
     assert locate_plan(name).resolve() == (SHIPPED / "marshall_jvm.yaml").resolve()
 
 
@@ -38,7 +39,8 @@ def test_the_current_folders_plans_come_first(elsewhere):
     assert main(["plan", "--list"]) == 0
 
 
-def test_plan_list_names_every_shipped_plan(elsewhere, capsys):
+@pytest.mark.usefixtures("elsewhere")
+def test_plan_list_names_every_shipped_plan(capsys):
     assert main(["plan", "--list"]) == 0
     out = capsys.readouterr().out
     for path in SHIPPED.glob("*.yaml"):
@@ -46,12 +48,14 @@ def test_plan_list_names_every_shipped_plan(elsewhere, capsys):
     assert "Marshall JVM410H" in out
 
 
-def test_rig_plan_takes_a_bare_name(elsewhere, capsys):
+@pytest.mark.usefixtures("elsewhere")
+def test_rig_plan_takes_a_bare_name(capsys):
     assert main(["plan", "marshall_jvm", "--no-route", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total_settings"] == 224
 
 
-def test_unknown_name_is_one_line_listing_the_names(elsewhere, capsys):
+@pytest.mark.usefixtures("elsewhere")
+def test_unknown_name_is_one_line_listing_the_names(capsys):
     with pytest.raises(UserError, match="marshall_jvm"):
         locate_plan("marshal")
     assert main(["plan", "marshal"]) == 2
@@ -63,14 +67,16 @@ def test_unknown_name_is_one_line_listing_the_names(elsewhere, capsys):
         locate_plan("some/folder/marshall_jvm.yaml")  # a path with a folder is taken as given
 
 
-def test_bare_model_config_name(elsewhere):
+@pytest.mark.usefixtures("elsewhere")
+def test_bare_model_config_name():
     found = locate_model_config("tcn-tvf-45-s-16")
     assert found.resolve() == (PROJECT_ROOT / "models" / "tcn-tvf-45-s-16.yaml").resolve()
     with pytest.raises(UserError, match="tcn-tvf-45-s-16"):
         locate_model_config("tcn-nope")
 
 
-def test_render_with_a_config_name_says_how_to_get_a_trained_model(elsewhere, capsys):
+@pytest.mark.usefixtures("elsewhere")
+def test_render_with_a_config_name_says_how_to_get_a_trained_model(capsys):
     assert main(["render", "--model", "tcn-tvf-45-s-16", "in.wav", "out.wav"]) == 2
     err = capsys.readouterr().err.strip()
     assert "is a model config" in err

@@ -96,7 +96,7 @@ class Recorder:
         self.client.set_process_callback(self._process)
         self.client.activate()
 
-    def _process(self, frames: int) -> None:
+    def _process(self, _frames: int) -> None:  # JACK's signature
         with self.lock:
             self.blocks.append(self.port.get_array().copy())
 

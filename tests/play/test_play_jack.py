@@ -59,7 +59,8 @@ def test_played_sine_equals_render(models, jack_server, name):
     loaded = load_model(paths[name])
     want = render(loaded, parse_settings("gain=6", loaded.knobs), sine(1.0))
     _, arrived = match_periods(recorded, want)  # each period equal to the render within 1e-4
-    assert np.abs(want).max() > 0.3 and arrived >= 0.9, f"{arrived:.0%} of the periods arrived equal"
+    assert np.abs(want).max() > 0.3
+    assert arrived >= 0.9, f"{arrived:.0%} of the periods arrived equal"
 
 
 def test_knob_change_while_playing_is_glided(models, jack_server):
@@ -69,7 +70,7 @@ def test_knob_change_while_playing_is_glided(models, jack_server):
     x = sine(1.5, amp=0.3)
     holder: dict = {}
 
-    def make_core(period, rate):
+    def make_core(period, _rate):  # run_jack's signature; the server runs at the model's rate
         holder["core"] = PlayerCore(loaded, start, period, "onnx")
         return holder["core"]
 

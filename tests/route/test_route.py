@@ -88,7 +88,7 @@ def test_vectorised_matrix_matches_pairwise_costs():
 # --- the route ---
 
 
-def settings_for(plan, n, seed=0):
+def settings_for(n, seed=0):
     return [Setting(s.id, {**s.values, "vol": 5.0}, "train") for s in _random(n, seed)]
 
 
@@ -102,7 +102,7 @@ def _random(n, seed):
 
 def test_every_setting_once_and_never_worse_than_baselines():
     plan = make_plan(backlash=24, settle=0.5)
-    settings = settings_for(plan, 250)
+    settings = settings_for(250)
     route = plan_route(plan, settings, time_limit_s=10)
     assert sorted(route.order) == [s.id for s in settings]
     assert route.move_seconds <= route.baselines["nearest_neighbour"] + 1e-6
@@ -112,7 +112,7 @@ def test_every_setting_once_and_never_worse_than_baselines():
 
 def test_route_cost_is_the_cost_of_its_order():
     plan = make_plan(backlash=24, settle=0.5)
-    settings = settings_for(plan, 40)
+    settings = settings_for(40)
     route = plan_route(plan, settings, time_limit_s=5)
     by_id = {s.id: s.values for s in settings}
     path = [vals(vol=5.0)] + [by_id[i] for i in route.order]
@@ -121,7 +121,7 @@ def test_route_cost_is_the_cost_of_its_order():
 
 def test_tiny_time_limit_falls_back_with_a_message():
     plan = make_plan(backlash=24)
-    settings = settings_for(plan, 300)
+    settings = settings_for(300)
     route = plan_route(plan, settings, time_limit_s=1e-4)
     assert route.solver_status == "time_limit"
     assert "time limit" in route.message
@@ -141,7 +141,7 @@ def test_single_and_no_setting():
 
 def test_same_seed_same_route():
     plan = make_plan(backlash=24, settle=0.5)
-    settings = settings_for(plan, 150)
+    settings = settings_for(150)
     first = plan_route(plan, settings, time_limit_s=20, seed=3)
     again = plan_route(plan, settings, time_limit_s=20, seed=3)
     assert first.solver_status == "optimised"
@@ -151,9 +151,9 @@ def test_same_seed_same_route():
 def test_bad_arguments_are_user_errors():
     plan = make_plan()
     with pytest.raises(UserError):
-        plan_route(plan, settings_for(plan, 3), objective="speed")
+        plan_route(plan, settings_for(3), objective="speed")
     with pytest.raises(UserError):
-        plan_route(plan, settings_for(plan, 3), time_limit_s=0)
+        plan_route(plan, settings_for(3), time_limit_s=0)
 
 
 def test_capture_estimate_adds_up():
@@ -172,7 +172,7 @@ def test_capture_estimate_adds_up():
 
 def test_summary_and_plot(tmp_path):
     plan = make_plan(backlash=24, settle=0.5)
-    settings = settings_for(plan, 60)
+    settings = settings_for(60)
     route = plan_route(plan, settings, time_limit_s=5)
     s = summary(plan, settings, route=route)
     assert s["route_move_s"] <= s["nearest_neighbour_move_s"]

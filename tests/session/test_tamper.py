@@ -74,7 +74,8 @@ def take_record(folder: Path, split: str = "train") -> dict:
 def test_a_clean_session_verifies(session):
     result = rig_run("verify", str(session))  # once as a real process
     takes = len(read_manifest(session))
-    assert result.returncode == 0 and f"ok, {takes} takes" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"ok, {takes} takes" in result.stdout, result.stdout + result.stderr
 
 
 def test_a_manifest_line_cut_in_the_middle_moves_its_takes_aside(session):

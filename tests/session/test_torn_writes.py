@@ -71,7 +71,7 @@ def test_a_fragment_that_could_not_be_cut_never_fuses_with_the_next_line(tmp_pat
     path = tmp_path / "log.jsonl"
     append_line_synced(path, '{"n": 1}')
     short_writes("log.jsonl", cut_fails=True)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="short write"):
         append_line_synced(path, '{"n": 2, "pad": "xxxxxxxxxxxxxxxxxxxx"}')
     monkeypatch.setattr(os, "write", REAL_WRITE)
     monkeypatch.setattr(os, "ftruncate", REAL_FTRUNCATE)
@@ -164,7 +164,8 @@ def test_a_full_disk_during_a_manifest_append_then_resume(tmp_path, small_disk, 
         run_capture(sim_options(plan_file=plan, session=folder))
     monkeypatch.setattr(os, "write", REAL_WRITE)
     assert "\n" not in str(err.value)
-    assert short and short[0][0] == 100, f"the manifest line was written short: {short}"
+    assert short, "the manifest line was not written short"
+    assert short[0][0] == 100, f"the manifest line was written short: {short}"
     assert fillers
     assert len(read_manifest(folder)) == 2
     assert not scan_manifest(folder).torn

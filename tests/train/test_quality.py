@@ -13,7 +13,7 @@ from .conftest import tiny_config, write_config
 def test_a_bench_run_reports_its_figures_and_leaves_the_cached_session_alone(session, tmp_path):
     before = sorted(p.name for p in session.folder.rglob("*"))
     model = write_config(tmp_path, tiny_config("tcn"))
-    run = train_once(session.folder, model, budget_minutes=0.02, threads=1, device="cpu")
+    run = train_once(session.folder, model, {"budget_minutes": 0.02}, threads=1, device="cpu")
     assert run["model"] == "tiny-tcn"
     assert run["device"] == "cpu"
     assert run["stop_reason"] == "budget"
@@ -26,3 +26,11 @@ def test_a_bench_run_reports_its_figures_and_leaves_the_cached_session_alone(ses
     assert run["peak_rss_mb"] > 50
     assert run["wall_s"] >= run["train_s"] > 0
     assert sorted(p.name for p in session.folder.rglob("*")) == before
+
+
+def test_a_step_budget_trains_exactly_that_many_steps(session, tmp_path):
+    model = write_config(tmp_path, tiny_config("tcn"))
+    run = train_once(session.folder, model, {"budget_steps": 7}, threads=1, device="cpu")
+    assert run["budget_steps"] == 7
+    assert run["steps"] == 7
+    assert run["stop_reason"] == "budget"

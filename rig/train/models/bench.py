@@ -34,7 +34,7 @@ def samples_per_second(
     counted."""
     model = build_model(cfg, n_controls).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.training.lr)
-    loss_fn = TrainLoss(cfg.training.loss.l1, cfg.training.loss.mrstft)
+    loss_fn = TrainLoss(cfg.training.loss.l1, cfg.training.loss.mrstft, cfg.training.loss.esr)
     context = min(model.receptive_field - 1, max_context)
     x, c = torch.randn(batch, 1, context + segment) * 0.3, torch.rand(batch, n_controls)
     y = x[..., context:].tanh()
