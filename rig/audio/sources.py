@@ -255,7 +255,7 @@ class Content:
 
     def render(self, samples: int, rng: np.random.Generator) -> np.ndarray:
         out = np.zeros(samples)
-        at, empty = 0, 0
+        at, empty, heard = 0, 0, False
         while at < samples:
             maker = self.makers[rng.integers(len(self.makers))]
             seg = maker(rng, samples - at)[: samples - at]
@@ -264,6 +264,13 @@ class Content:
                 if empty > 100:
                     raise UserError("the source audio files are empty; add DI recordings or use builtin:mix")
                 continue
+            room = (samples - at) // 2
+            if not heard and len(seg) > max(1, room) and not np.any(seg):
+                # Silence (a gap) before any sound takes at most half of what is left: filling a
+                # short take, or all but its faded-out end, QC would call it silent on every retry.
+                # Gaps are short, so takes longer than a few of them keep their content unchanged.
+                seg = seg[:room]
+            heard = heard or bool(np.any(seg))
             out[at : at + len(seg)] = seg
             at += len(seg)
         return out

@@ -29,7 +29,7 @@ class Eta:
 
 
 def fmt_seconds(s: float) -> str:
-    s = max(0, int(round(s)))
+    s = max(0, round(float(s)))  # float(): round() of a NumPy 1.x scalar is no int
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 

@@ -80,7 +80,8 @@ class CaptureRun:
     def _capture(self, robot: Robot, iface) -> str:
         """Runs the takes; returns finished | stopped | aborted. Raises UserError (after
         recording why in the event log) for problems the user must fix."""
-        assert self.session is not None and self.events is not None  # opened before any take
+        assert self.session is not None  # both opened before any take
+        assert self.events is not None
         recorder = Recorder(self.plan, self.session, self.events, robot, iface, self.control)
         self.view = ProgressView(self.prep.total, self.prep.done_count(), self.opts.quiet)
         try:
@@ -240,7 +241,8 @@ class CaptureRun:
 
     def _one(self, recorder: Recorder, setting, index: int) -> Outcome:
         tid = take_id(setting.id, self.plan, setting.values)
-        assert self.view is not None and self.events is not None  # both set before the takes
+        assert self.view is not None  # both set before the takes
+        assert self.events is not None
         self.view.update(setting=tid.split("_", 1)[1])
         outcome = recorder.capture(setting, tid, index)
         self.eta.take_done()
@@ -275,7 +277,8 @@ class CaptureRun:
 
     def _announce(self, outcome: Outcome, done: int, total: int, left: int) -> None:
         eta = self.eta.remaining(left)
-        assert self.view is not None and self.events is not None  # both set before the takes
+        assert self.view is not None  # both set before the takes
+        assert self.events is not None
         self.events.emit("progress", done=done, total=total, eta_s=round(eta, 1))
         verdict = "ok" if outcome.ok else "FAILED"
         if outcome.ok and outcome.retries:
@@ -290,7 +293,8 @@ class CaptureRun:
             return
         self.references += 1
         # an ok take is a committed one: store() sets both before ok
-        assert outcome.record is not None and outcome.wet_content is not None
+        assert outcome.record is not None
+        assert outcome.wet_content is not None
         assert self.events is not None
         value = self.drift.check(outcome.wet_content)
         self.events.emit(
@@ -317,7 +321,7 @@ class CaptureRun:
         try:
             robot.park()
             self.events.emit("robot", state="idle")
-        except Exception as exc:  # parking is a courtesy: the data is already safe
+        except (RobotError, OSError) as exc:  # parking is a courtesy: the data is already safe
             self._alert("warning", "robot", f"could not park the knobs: {exc}")
 
     # ---- training after capture -----------------------------------------------------
@@ -331,7 +335,8 @@ class CaptureRun:
 
     # ---- ending ---------------------------------------------------------------------------
     def _end(self, kind: str, **fields) -> None:
-        assert self.session is not None and self.events is not None  # every end follows _open_session
+        assert self.session is not None  # every end follows _open_session
+        assert self.events is not None
         total = self.prep.total
         done = len(self.session.done_setting_ids())
         with contextlib.suppress(OSError):  # the disk may be full: the manifest is what counts

@@ -217,7 +217,7 @@ class Recorder:
             "knobs_norm": {k.name: round(k.normalise(setting.values[k.name]), 6) for k in plan.sampled_knobs},
             "knobs_actual": self.robot.actual(),
             "sample_rate": int(getattr(program, "sample_rate", plan.audio.sample_rate)),
-            "samples": int(len(take.wet)),
+            "samples": len(take.wet),
             "content": [int(c) for c in take.content],
             "latency_samples": int(take.latency_samples),
             "loopback_polarity": int(getattr(take, "loopback_polarity", 1)),

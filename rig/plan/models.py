@@ -143,6 +143,18 @@ def _check_active(s: Settings) -> None:
         )
 
 
+def _check_methods(s: Settings) -> None:
+    """Each method has what it draws from: grid values, a test list, a test count."""
+    if s.method == "grid" and not s.grid:
+        raise ValueError("settings.method is grid but settings.grid is empty; list values per knob")
+    if s.test.method == "grid" and not s.test.grid:
+        raise ValueError("settings.test.method is grid but settings.test.grid is empty")
+    if s.test.method == "list" and not s.test.settings:
+        raise ValueError("settings.test.method is list but settings.test.settings is empty")
+    if s.test.method == "random" and s.test.count < 1:
+        raise ValueError("settings.test.method is random but settings.test.count is 0")
+
+
 class Impulses(Strict):
     count: int = Field(2, ge=1, le=4)
     spacing_ms: float = Field(100.0, gt=0)
@@ -275,18 +287,30 @@ class Plan(Strict):
 
     @model_validator(mode="after")
     def _cross(self) -> Plan:
+        """Settings against the knobs, in this order: grids, listed values, method fields."""
         names = {k.name for k in self.knobs}
-        for where, mapping in (("settings.grid", self.settings.grid), ("settings.test.grid", self.settings.test.grid)):
-            for name in mapping:
-                if name not in names:
-                    raise ValueError(f"{where} names unknown knob '{name}' (knobs: {', '.join(sorted(names))})")
-                if not mapping[name]:
-                    raise ValueError(f"{where}.{name}: an empty list; give at least one value for knob '{name}'")
-                knob = self.knob(name)
-                if not knob.sampled:
-                    raise ValueError(f"{where}.{name}: knob '{name}' is fixed and cannot be sampled")
-                for value in mapping[name]:
-                    _check_value(knob, value, f"{where}.{name}")
+        self._check_grid("settings.grid", self.settings.grid, names)
+        self._check_grid("settings.test.grid", self.settings.test.grid, names)
+        self._check_listed(names)
+        _check_active(self.settings)
+        _check_methods(self.settings)
+        return self
+
+    def _check_grid(self, where: str, mapping: dict[str, list[float]], names: set[str]) -> None:
+        """Every grid knob exists, is sampled and has at least one value, each on its dial."""
+        for name in mapping:
+            if name not in names:
+                raise ValueError(f"{where} names unknown knob '{name}' (knobs: {', '.join(sorted(names))})")
+            if not mapping[name]:
+                raise ValueError(f"{where}.{name}: an empty list; give at least one value for knob '{name}'")
+            knob = self.knob(name)
+            if not knob.sampled:
+                raise ValueError(f"{where}.{name}: knob '{name}' is fixed and cannot be sampled")
+            for value in mapping[name]:
+                _check_value(knob, value, f"{where}.{name}")
+
+    def _check_listed(self, names: set[str]) -> None:
+        """Settings given value by value (the test list, then the reference) name real knobs, on their dials."""
         for i, setting in enumerate(self.settings.test.settings):
             for name, value in setting.items():
                 if name not in names:
@@ -296,16 +320,6 @@ class Plan(Strict):
             if name not in names:
                 raise ValueError(f"settings.reference names unknown knob '{name}'")
             _check_value(self.knob(name), value, f"settings.reference.{name}")
-        _check_active(self.settings)
-        if self.settings.method == "grid" and not self.settings.grid:
-            raise ValueError("settings.method is grid but settings.grid is empty; list values per knob")
-        if self.settings.test.method == "grid" and not self.settings.test.grid:
-            raise ValueError("settings.test.method is grid but settings.test.grid is empty")
-        if self.settings.test.method == "list" and not self.settings.test.settings:
-            raise ValueError("settings.test.method is list but settings.test.settings is empty")
-        if self.settings.test.method == "random" and self.settings.test.count < 1:
-            raise ValueError("settings.test.method is random but settings.test.count is 0")
-        return self
 
     @property
     def sampled_knobs(self) -> list[Knob]:

@@ -15,7 +15,7 @@ def wav_frames(path: Path) -> int | None:
 
     try:
         return int(sf.info(str(path)).frames)
-    except Exception:  # libsndfile raises several types for files that are no WAV
+    except (sf.SoundFileError, OSError):  # libsndfile refuses files that are no WAV
         return None
 
 

@@ -36,7 +36,7 @@ def load(path: Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise UserError(f"{path} not found; train the model first (rig train SESSION)") from None
-    except Exception as exc:  # torch raises several types for damaged files
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds (unpickling, zip, tensor) for damaged files
         raise UserError(f"{path} is not a readable checkpoint ({type(exc).__name__}); delete it or retrain") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT or "model" not in state:
         raise UserError(f"{path} is not a rig checkpoint; give train/<model>/best.pt or an export folder")

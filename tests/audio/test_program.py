@@ -92,3 +92,26 @@ def test_empty_folder_is_a_user_error(tmp_path):
     plan = make_plan(2.0, sources={"train": [str(tmp_path)], "test": ["builtin:mix-test"]})
     with pytest.raises(UserError, match="no WAV or FLAC"):
         build_program(plan, "train", 0)
+
+
+def test_short_takes_are_never_silent():
+    """A gap (pure silence, up to 1 s) can be the first segment of a short take; it must never
+    leave the take without sound, or QC fails it as silent on every retry."""
+    for seconds in (0.5, 0.7):
+        plan = make_plan(seconds, audio={"sample_rate": 8000})  # 8 kHz: quicker to synthesise, gaps as long
+        limit = plan.take.qc.silent_dbfs
+        for split in ("train", "test"):
+            for seed in range(100):
+                p = build_program(plan, split, seed)
+                c0, c1 = p.content
+                level = 10 * np.log10(np.mean(np.square(p.signal[c0:c1], dtype=np.float64)) + 1e-30)
+                assert level > limit, (seconds, split, seed, level)
+
+
+def test_digitally_silent_folder_still_builds(tmp_path):
+    sf.write(tmp_path / "silence.wav", np.zeros(48000), 48000)
+    plan = make_plan(0.5, sources={"train": [str(tmp_path)], "test": ["builtin:mix-test"]})
+    p = build_program(plan, "train", 0)  # gaps are shortened before sound, but none comes: it still ends
+    c0, c1 = p.content
+    assert c1 - c0 == 24000
+    assert not np.any(p.signal[c0:c1])

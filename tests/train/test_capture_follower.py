@@ -39,7 +39,7 @@ def test_follow_trains_during_capture_and_uses_every_take(tmp_path):
         budget_minutes=0.03,
         export=False,
         report=False,
-        on_batch=lambda split, ids: seen.update(ids),
+        on_batch=lambda _split, ids: seen.update(ids),
     )
     result = TrainingRun(session.folder, tiny_config("tcn"), opts).run()
     writer.join()

@@ -48,7 +48,7 @@ def test_exports_reproduce_the_eager_model(tmp_path, kind):
 
 @pytest.mark.parametrize("kind", ["tcn-tf", "lstm"])
 def test_streaming_render_equals_whole_file(tmp_path, kind):
-    _, files = _exported(tmp_path, kind)
+    _exported(tmp_path, kind)  # writes the folder load_model reads
     loaded = load_model(tmp_path / kind)
     audio = (0.3 * np.random.default_rng(0).standard_normal(20000)).astype(np.float32)
     values = parse_settings("gain=6,tone=4", loaded.knobs)

@@ -55,7 +55,10 @@ def test_bad_config_is_one_line_user_error(tmp_path, text, field, hint):
     with pytest.raises(UserError) as err:
         load_model_config(path)
     msg = str(err.value)
-    assert "\n" not in msg and str(path) in msg and field in msg and hint in msg, msg
+    assert "\n" not in msg, msg
+    assert str(path) in msg, msg
+    assert field in msg, msg
+    assert hint in msg, msg
 
 
 @pytest.mark.parametrize("text", ["name: [unclosed\n", "- a list\n"])

@@ -183,7 +183,7 @@ def read_proteus(doc: dict):
 
 
 @pytest.mark.parametrize("n_knobs", [1, 2])
-def test_proteus_json_played_by_an_independent_reader(tmp_path, capsys, n_knobs):
+def test_proteus_json_played_by_an_independent_reader(tmp_path, n_knobs):
     model, folder = exported(tmp_path, "lstm-c-40-proteus", n_knobs)
     out = tmp_path / "proteus" / "fuzz.json"
     assert main(["export", "--proteus", "--out", str(out), str(folder)]) == 0

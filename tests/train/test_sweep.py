@@ -40,7 +40,8 @@ def test_bad_sweep_file_is_one_line(tmp_path):
         load_sweep(path)
 
 
-def test_four_trials_on_a_local_ray(local_ray, session, tmp_path):
+@pytest.mark.usefixtures("local_ray")
+def test_four_trials_on_a_local_ray(session, tmp_path):
     from rig.train.sweep import SweepOptions, run_sweep
 
     folder = session.folder
@@ -48,9 +49,11 @@ def test_four_trials_on_a_local_ray(local_ray, session, tmp_path):
     assert len(out["trials"]) == 4
     assert out["best"] in {t["trial"] for t in out["trials"]}
     assert all(t["epochs"] >= 1 for t in out["trials"])
-    assert out["result"] is not None and out["result"].status == "finished"
+    assert out["result"] is not None
+    assert out["result"].status == "finished"
     report = (folder / TRAIN_DIR / "sweep" / "report.md").read_text()
-    assert "| trial |" in report and (folder / TRAIN_DIR / "sweep" / "sweep_curves.png").exists()
+    assert "| trial |" in report
+    assert (folder / TRAIN_DIR / "sweep" / "sweep_curves.png").exists()
     assert (folder / TRAIN_DIR / out["best"] / "export").is_dir()
     started = {e["model"] for e in events(folder, "train_started")}
     assert started == {t["trial"] for t in out["trials"]}  # one dashboard row per trial

@@ -45,7 +45,8 @@ def test_four_trials_on_two_nodes(cluster, session, tmp_path):
     folder = session.folder
     sweep = sweep_file(tmp_path, (0.01, 0.005, 0.002, 0.001), 2)
     out = run_sweep(folder, sweep, quick_options(max_epochs=2), SweepOptions(threads=1, address=c.address))
-    assert len(out["trials"]) == 4 and out["result"].status == "finished"
+    assert len(out["trials"]) == 4
+    assert out["result"].status == "finished"
     assert all(t["status"] != "failed" for t in out["trials"])
 
 
@@ -80,9 +81,11 @@ def test_killed_worker_node_resumes_from_checkpoint(cluster, session, tmp_path):
     restart = [i for i, e in enumerate(starts) if e["type"] == "train_started"]
     assert len(restart) >= 2, "the killed trial was not restarted"
     after = [e["epoch"] for e in starts[restart[1] :] if e["type"] == "train_epoch"]
-    assert after and after[0] > 1  # resumed from last.pt, not from epoch 1
+    assert after
+    assert after[0] > 1  # resumed from last.pt, not from epoch 1
     row = next(t for t in out["trials"] if t["trial"] == trial)
-    assert row["epochs"] == 6 and row["status"] == "finished"
+    assert row["epochs"] == 6
+    assert row["status"] == "finished"
     assert (folder / TRAIN_DIR / trial / "last.pt").exists()
 
 

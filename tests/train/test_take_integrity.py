@@ -16,7 +16,7 @@ def test_a_damaged_take_is_refused_and_never_trained_on(session):
     data[len(data) // 2] ^= 0x01  # one bit: the audio still loads fine
     path.write_bytes(bytes(data))
     seen: set[str] = set()
-    opts = quick_options(export=False, report=False, on_batch=lambda split, ids: seen.update(ids))
+    opts = quick_options(export=False, report=False, on_batch=lambda _split, ids: seen.update(ids))
     result = TrainingRun(session.folder, tiny_config("tcn"), opts).run()
     assert result.status == "finished"
     assert victim["take_id"] not in seen

@@ -30,8 +30,10 @@ def build_model(cfg: ModelConfig, n_controls: int) -> ParametricModel:
             skip=bool(a.skip),
         )
     if cfg.backbone == "tcn":
-        assert a.blocks is not None and a.kernel_size is not None
-        assert a.dilation_growth is not None and a.channels is not None
+        assert a.blocks is not None
+        assert a.kernel_size is not None
+        assert a.dilation_growth is not None
+        assert a.channels is not None
         return TCN(
             n_controls,
             cfg.conditioning,
@@ -44,7 +46,9 @@ def build_model(cfg: ModelConfig, n_controls: int) -> ParametricModel:
             interpolate=k.interpolate,
             tv_hidden=k.tv_hidden,
         )
-    assert a.blocks is not None and a.state_dim is not None and a.channels is not None
+    assert a.blocks is not None
+    assert a.state_dim is not None
+    assert a.channels is not None
     return S4(
         n_controls,
         cfg.conditioning,

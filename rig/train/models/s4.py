@@ -194,7 +194,7 @@ class S4(ParametricModel):
         self.cond = ConvConditioning(conditioning, n_controls, channels, blocks, block_size, interpolate, tv_hidden)
         self.contract = nn.Linear(channels, 1)
 
-    def init_state(self, batch: int) -> dict:
+    def init_state(self, batch: int) -> dict:  # noqa: ARG002 - the ParametricModel signature; S4 state is made lazily
         n = len(self.blocks)
         return {"s4": [None] * n, "mod": [None] * n, "tv": None}
 
