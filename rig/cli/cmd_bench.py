@@ -61,6 +61,21 @@ def _quality(args):
     )
 
 
+def _active(args):
+    from rig.train.active_bench import STRATEGIES, bench_active
+
+    return bench_active(
+        plan=args.plan,
+        model=args.model,
+        seeds=args.seeds,
+        strategies=tuple(args.strategy or STRATEGIES),
+        steps_per_take=args.steps_per_take,
+        threads=args.threads or 2,
+        out=args.out,
+        quiet=not args.verbose,
+    )
+
+
 def _sweep(args):
     from rig.train.sweep_bench import bench_sweep
 
@@ -85,6 +100,7 @@ BENCHES = {
     "verify": _verify,
     "play": _play,
     "quality": _quality,
+    "active": _active,
     "sweep": _sweep,
     "route": _route,
     "align": _align,
@@ -129,7 +145,13 @@ def register(sub) -> None:
     q.add_argument("--model", help="quality: model config (default models/tcn-tvf-45-s-16.yaml)")
     q.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="quality: training device (default cpu)")
     q.add_argument("--verbose", action="store_true", help="quality: show the simulated capture's progress")
-    p.add_argument("--out", help="also write the JSON to this file")
+    a = p.add_argument_group("active (also --plan, --model, --threads, --verbose)")
+    a.add_argument("--seeds", type=int, default=3, help="active: seeds per strategy (default 3)")
+    a.add_argument(
+        "--steps-per-take", type=int, default=30, help="active: optimizer steps per train/val take (default 30)"
+    )
+    a.add_argument("--strategy", action="append", help="active: active, sobol or grid (repeatable; default all three)")
+    p.add_argument("--out", help="also write the JSON to this file (active: and the plot beside it, .png)")
     p.add_argument(
         "--jack",
         action="store_true",

@@ -70,13 +70,6 @@ class Training(Strict):
     segment_s: float = Field(3.0, gt=0, le=60)
     tbptt_samples: int | None = Field(None, ge=64, description="LSTM: backprop every N samples")
     grad_clip_norm: float = Field(10.0, gt=0)
-    hard_share: float = Field(
-        0.0,
-        ge=0,
-        le=1,
-        description="share of each batch drawn in proportion to each train take's recent error (ESR), "
-        "the rest uniformly: steps go where the model is worst (rig/train/data.py, SegmentSampler)",
-    )
     schedule: Literal["plateau", "cosine"] = Field(
         "plateau",
         description="plateau: halve the LR after plateau_patience epochs without progress; "

@@ -15,7 +15,6 @@ stays bounded whatever the session size.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -248,22 +247,13 @@ def check_split(takes: list[Take], split: str, test_ids: set[int]) -> None:
 @dataclass
 class SegmentSampler:
     """Random training segments: `segment` target samples plus `context` input samples before
-    them, so a convolutional model's loss falls on outputs with a full receptive field.
-
-    With `hard_share` > 0 that share of each batch is drawn in proportion to each take's
-    recent error (an average of the ESR its segments had in training steps), the rest
-    uniformly: the error of a knob model is far from even over the knob space (high-gain
-    settings fit worst), and the test figure is a mean over settings."""
+    them, so a convolutional model's loss falls on outputs with a full receptive field."""
 
     segment: int
     context: int
     test_setting_ids: set[int]
     seed: int = 0
     fresh: list[Take] = field(default_factory=list)
-    hard_share: float = 0.0
-    errors: dict[str, float] = field(default_factory=dict)  # take id -> running ESR
-
-    ERROR_MEMORY = 0.3  # weight of the newest segment's ESR in a take's running error
 
     def __post_init__(self):
         self.rng = np.random.default_rng(self.seed)
@@ -278,26 +268,10 @@ class SegmentSampler:
             raise UserError(f"no train take holds a full {self.segment}-sample segment; use a shorter segment_s")
         chosen = [t for t in self.fresh if t in pool][:size]
         self.fresh = [t for t in self.fresh if t not in chosen]
-        hard = round(self.hard_share * (size - len(chosen)))
-        if hard:
-            chosen += [pool[i] for i in self.rng.choice(len(pool), size=hard, p=self._hardness(pool))]
         chosen += [pool[i] for i in self.rng.integers(len(pool), size=size - len(chosen))]
         check_split(chosen, "train", self.test_setting_ids)
         starts = [int(self.rng.integers(t.offset, t.offset + t.content_len - self.segment + 1)) for t in chosen]
         return cut(chosen, starts, self.segment, self.context)
-
-    def _hardness(self, pool: list[Take]) -> np.ndarray:
-        """Draw probabilities over `pool`: a take not measured yet counts as the hardest."""
-        top = max(self.errors.values(), default=1.0)
-        w = np.array([self.errors.get(t.take_id, top) for t in pool], dtype=np.float64)
-        return w / w.sum() if w.sum() > 0 else np.full(len(pool), 1.0 / len(pool))
-
-    def record(self, take_ids: list[str], esr: list[float]) -> None:
-        """The ESR each take's segment had in a training step (before the update)."""
-        for tid, e in zip(take_ids, esr):
-            if math.isfinite(e):
-                old = self.errors.get(tid)
-                self.errors[tid] = e if old is None else old + self.ERROR_MEMORY * (e - old)
 
 
 def cut(takes: list[Take], starts: list[int], segment: int, context: int) -> Batch:

@@ -27,16 +27,12 @@ def train_step(
     tbptt: int | None,
     clip: float,
     autocast: Callable[[], AbstractContextManager] = contextlib.nullcontext,
-    on_output: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
 ) -> float:
-    """The step's loss (mean over the segment), or the first non-finite loss met.
-    `on_output(pred, y)` sees the prediction before the update (detached; not for tbptt)."""
+    """The step's loss (mean over the segment), or the first non-finite loss met."""
     context = x.shape[-1] - y.shape[-1]
     if not tbptt:
         with autocast():
             pred = model(x, c)[..., context:]
-        if on_output is not None:
-            on_output(pred.detach().float(), y)
         return _update(model, optimizer, criterion(pred.float(), y), clip)
     segment = y.shape[-1]
     state = model.init_state(x.shape[0])

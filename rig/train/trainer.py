@@ -133,9 +133,7 @@ class TrainingRun:
         self.follower = CaptureFollower(self.session.folder, self.opts.follow, self.opts.idle_timeout_s)
         t = cfg.training
         self.segment = round((self.opts.segment_s or t.segment_s) * self.pool.sample_rate)
-        self.sampler = SegmentSampler(
-            self.segment, self.context, self.test_ids, self.opts.seed, hard_share=t.hard_share
-        )
+        self.sampler = SegmentSampler(self.segment, self.context, self.test_ids, self.opts.seed)
         self.criterion = TrainLoss(t.loss.l1, t.loss.mrstft, t.loss.esr).to(self.device)
         self.mr = mrstft_loss().to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr)
@@ -148,6 +146,7 @@ class TrainingRun:
         self.state = RunState()
         self._val_cache: tuple[int, list[Batch]] = (-1, [])
         self._pending: dict[str, tuple[str, float]] = {}  # take id -> (split, ready_at) until first use
+        self.proposer = self._active_proposer()
 
     # ---- the run ---------------------------------------------------------------------
     def run(self) -> Result:
@@ -209,6 +208,8 @@ class TrainingRun:
                 continue
             if take.take_id not in self.state.used:
                 self._pending[take.take_id] = (take.split, take.ready_at)
+                if self.proposer:  # before any step on it: its error now is an honest estimate
+                    self.proposer.observe(take, self.model)
             if take.split == "train":
                 self.sampler.fresh.append(take)
 
@@ -248,7 +249,7 @@ class TrainingRun:
             batch = self.sampler.batch(self.pool.train, self.opts.batch_size)
             self._audit("train", batch.take_ids)
             started = time.monotonic()
-            loss = self._step(self._on_device(batch), batch.take_ids)
+            loss = self._step(self._on_device(batch))
             self.state.train_seconds += time.monotonic() - started
             if not math.isfinite(loss):
                 return None
@@ -279,17 +280,11 @@ class TrainingRun:
         assert self.opts.batch_size is not None  # __init__ filled it from the device profile
         return max(1, self.opts.epoch_steps, math.ceil(self.opts.epoch_segments / self.opts.batch_size))
 
-    def _step(self, batch: Batch, take_ids: list[str]) -> float:
+    def _step(self, batch: Batch) -> float:
         t = self.cfg.training
-
-        def errors(pred: torch.Tensor, y: torch.Tensor) -> None:  # each segment's ESR, for hard sampling
-            esr = pred.sub(y).square().sum(-1) / y.square().sum(-1).clamp_min(1e-12)
-            self.sampler.record(take_ids, esr.flatten().tolist())
-
         return train_step(
             self.model, self.optimizer, self.criterion, batch.x, batch.c, batch.y,
             t.tbptt_samples, t.grad_clip_norm, self.profile.autocast,
-            on_output=errors if t.hard_share > 0 else None,
         )  # fmt: skip
 
     def _on_device(self, batch: Batch) -> Batch:
@@ -405,6 +400,8 @@ class TrainingRun:
         )
         if self.opts.on_epoch:
             self.opts.on_epoch(s)
+        if self.proposer:
+            self.proposer.after_epoch(self.model, self.pool)
 
     # ---- checkpoints ---------------------------------------------------------------------
     def _snapshot(self) -> dict:
@@ -437,6 +434,15 @@ class TrainingRun:
             self.state.stop_reason = ""  # a finished run resumes to re-check its stop rule
         else:
             checkpoint.save(last, self._snapshot())  # the state a first-epoch divergence returns to
+
+    def _active_proposer(self):
+        """An active plan's batches are proposed by the run that follows the capture (the
+        first model of the plan's list; the others train after it ended)."""
+        if self.plan.settings.method != "active" or not self.opts.follow or self.follower.ended:
+            return None
+        from rig.train.acquisition import ActiveProposer
+
+        return ActiveProposer(self.session, self.plan, self.out)
 
     def knob_info(self) -> list[dict]:
         return [{"name": k.name, "min": k.min, "max": k.max, "label": k.tag} for k in self.plan.sampled_knobs]
