@@ -56,6 +56,7 @@ class PlayerCore:
         self.values = dict(values)
         start = controls(values, loaded.knobs)[0].numpy()
         self.glide = Glide(start, loaded.sample_rate) if glide_s is None else Glide(start, loaded.sample_rate, glide_s)
+        self.runner.warm_up(start)
         self.bypass = False
         # Set by control threads, taken by the audio thread: the changed dial values and the
         # glide target they make (normalised off the audio thread: pydantic and torch there

@@ -73,6 +73,15 @@ class Runner:
         self.state = self.model.init_state(1)
         self.leaves: list | None = None  # flat tensors once the first frame has run
 
+    def warm_up(self, c: np.ndarray) -> None:
+        """Run the eager and the graph path on silence, then start over from a fresh state: their
+        one-time costs (allocations, kernel choice, ONNX Runtime's first run: a 37 ms period was
+        measured at 256 frames) are paid here, not inside the first real-time periods."""
+        silence = np.zeros(self.frame, np.float32)
+        for _ in range(3):
+            self.process(silence, c)
+        self.reset()
+
     @torch.inference_mode()
     def process(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
         """One frame of `frame` samples (float32) at controls c in 0..1: (n,) for the frame, or

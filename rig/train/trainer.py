@@ -46,7 +46,7 @@ from rig.train.losses import TrainLoss, metrics, mrstft_loss
 from rig.train.models import ParametricModel, build_model
 from rig.train.progress import EpochProgress
 from rig.train.schedule import cosine_factor
-from rig.train.step import train_step
+from rig.train.step import step_workers, train_step
 
 
 @dataclass
@@ -147,11 +147,13 @@ class TrainingRun:
         self._val_cache: tuple[int, list[Batch]] = (-1, [])
         self._pending: dict[str, tuple[str, float]] = {}  # take id -> (split, ready_at) until first use
         self.proposer = self._active_proposer()
+        self.workers = 1  # threads a training batch is split over; run() sets it from the threads
 
     # ---- the run ---------------------------------------------------------------------
     def run(self) -> Result:
-        if self.opts.threads:
-            torch.set_num_threads(self.opts.threads)
+        threads = self.opts.threads or torch.get_num_threads()
+        self.workers = step_workers(self.model, self.cfg.training.tbptt_samples, self.device, threads)
+        torch.set_num_threads(1 if self.workers > 1 else threads)  # split steps: one intra-op thread each
         self._resume()
         message = self._wait_for_takes()
         if message:
@@ -284,7 +286,7 @@ class TrainingRun:
         t = self.cfg.training
         return train_step(
             self.model, self.optimizer, self.criterion, batch.x, batch.c, batch.y,
-            t.tbptt_samples, t.grad_clip_norm, self.profile.autocast,
+            t.tbptt_samples, t.grad_clip_norm, self.profile.autocast, self.workers,
         )  # fmt: skip
 
     def _on_device(self, batch: Batch) -> Batch:
@@ -449,6 +451,7 @@ class TrainingRun:
 
     # ---- the end -------------------------------------------------------------------------
     def _finish(self) -> Result:
+        torch.set_num_threads(self.opts.threads or default_threads())  # whole-take tests use every thread
         best = self.out / checkpoint.BEST
         if best.exists():
             self.model.load_state_dict(checkpoint.load(best)["model"])

@@ -34,6 +34,17 @@ def test_graph_runtimes_equal_eager_streaming(name, kind):
     assert family(cfg) in DEFAULT_BY_FAMILY
 
 
+@pytest.mark.parametrize("name", ["lstm-c-32", "tcn-tvf-45-s-16"])
+def test_a_warmed_up_runner_starts_from_a_fresh_state(name):
+    _, model = model_of(name)
+    x = (0.4 * np.random.default_rng(1).standard_normal(4 * PERIOD)).astype(np.float32)
+    c = np.array([0.7, 0.1], np.float32)
+    warmed = Runner(model, PERIOD, "onnx")
+    warmed.warm_up(c)
+    assert warmed.leaves is None  # the next frame builds its state eagerly, as a fresh runner's does
+    np.testing.assert_array_equal(process_all(warmed, x, c), process_all(Runner(model, PERIOD, "onnx"), x, c))
+
+
 def test_unstable_frame_falls_back_to_eager_with_a_reason():
     _, model = model_of("tcn-tvf-45-s-16")
     runner = Runner(model, 100, "onnx")  # not a multiple of the 128-sample modulation block

@@ -15,7 +15,7 @@ import torch
 from rig.train.config import ModelConfig
 from rig.train.losses import TrainLoss
 from rig.train.models import build_model
-from rig.train.step import train_step
+from rig.train.step import step_workers, train_step
 
 FS = 48000
 
@@ -30,19 +30,27 @@ def samples_per_second(
 ) -> float:
     """Training throughput as the trainer steps: a batch of `segment` loss samples with the
     receptive field prepended as context, the config's loss (L1 + MR-STFT), grad clipping and
-    AdamW (LSTMs backprop every tbptt_samples). Counts loss samples; one warm-up step is not
-    counted."""
+    AdamW (LSTMs backprop every tbptt_samples), on torch's threads as the trainer uses them (a
+    batch split over them where step_workers allows). Counts loss samples; one warm-up step is
+    not counted."""
     model = build_model(cfg, n_controls).train()
+    threads = torch.get_num_threads()
+    workers = step_workers(model, cfg.training.tbptt_samples, torch.device("cpu"), threads)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.training.lr)
     loss_fn = TrainLoss(cfg.training.loss.l1, cfg.training.loss.mrstft, cfg.training.loss.esr)
     context = min(model.receptive_field - 1, max_context)
     x, c = torch.randn(batch, 1, context + segment) * 0.3, torch.rand(batch, n_controls)
     y = x[..., context:].tanh()
-    for i in range(steps + 1):
-        if i == 1:
-            start = time.perf_counter()
-        train_step(model, opt, loss_fn, x, c, y, cfg.training.tbptt_samples, cfg.training.grad_clip_norm)
-    return batch * segment * steps / (time.perf_counter() - start)
+    torch.set_num_threads(1 if workers > 1 else threads)
+    try:
+        for i in range(steps + 1):
+            if i == 1:
+                start = time.perf_counter()
+            t = cfg.training
+            train_step(model, opt, loss_fn, x, c, y, t.tbptt_samples, t.grad_clip_norm, workers=workers)
+        return batch * segment * steps / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def realtime_factor(
