@@ -8,8 +8,8 @@ optimizer: the weights stay as they were and the caller decides what to do.
 On a CPU with several cores the batch is split over `workers` Python threads, each running
 forward and backward of its share on one intra-op thread: the small convolutions of these
 models use one core well but two intra-op threads poorly (tcn-tvf-45-s-16, 8 x (2047 + 12000),
-2 cores: ~430k samples/s on one thread, ~460-590k on two intra-op threads, ~710-740k split over
-two threads). Each share's loss is weighted by its share of the batch, which for the L1 loss
+2 cores, quiet: ~530-550k samples/s on one thread, ~460-590k on two intra-op threads, ~890-1000k
+split over two threads). Each share's loss is weighted by its share of the batch, which for the L1 loss
 of the CPU defaults is the whole batch's loss exactly (MR-STFT and ESR terms become per share)."""
 
 from __future__ import annotations
