@@ -15,7 +15,7 @@ from scipy.stats import qmc
 
 from rig.errors import UserError
 from rig.plan.models import Active, Plan
-from rig.plan.sample import Setting, _complete, _normalised, _scale, _test_settings, _val_count
+from rig.plan.sample import Setting, held_out_settings, normalised, unit_to_dials, val_count, with_fixed_knobs
 from rig.plan.summary import take_seconds
 
 MOVE_ALLOWANCE_S = 2.0  # per take, for budget_minutes: a move, settle and writing the take
@@ -38,7 +38,7 @@ def budget_takes(plan: Plan) -> int:
 
 
 def val_takes(plan: Plan) -> int:
-    return _val_count(budget_takes(plan), plan.settings.validation_fraction)
+    return val_count(budget_takes(plan), plan.settings.validation_fraction)
 
 
 def proposed_takes(plan: Plan) -> int:
@@ -52,10 +52,6 @@ def proposed_takes(plan: Plan) -> int:
             f"proposed batches after initial {a.initial} and {val_takes(plan)} val; raise the budget or lower initial"
         )
     return left
-
-
-def normalised(plan: Plan, values: dict[str, float]) -> np.ndarray:
-    return _normalised(plan, values)
 
 
 def too_close(point: np.ndarray, others: np.ndarray, distance: float) -> bool:
@@ -72,14 +68,14 @@ def sobol_after(plan: Plan, taken: Iterable[dict[str, float]], count: int) -> li
     out: list[dict[str, float]] = []
     drawn = 0
     while len(out) < count and drawn < MAX_SOBOL_POINTS:
-        chunk = _scale(plan, engine.random(256))
+        chunk = unit_to_dials(plan, engine.random(256))
         drawn += 256
         for cand in chunk:
             point = normalised(plan, cand)
             if too_close(point, np.array(kept), max(a.min_distance, 1e-9)):
                 continue
             kept.append(point)
-            out.append(_complete(plan, cand))
+            out.append(with_fixed_knobs(plan, cand))
             if len(out) == count:
                 break
     if len(out) < count:
@@ -100,7 +96,7 @@ def active_settings(plan: Plan) -> list[Setting]:
     sample_settings numbers them. Proposed settings get ids after these (first_proposed_id)."""
     proposed_takes(plan)  # refuse a budget that leaves nothing to propose, before anything moves
     rng = np.random.default_rng(plan.settings.seed)
-    test = [_complete(plan, t) for t in _test_settings(plan, rng)]
+    test = [with_fixed_knobs(plan, t) for t in held_out_settings(plan, rng)]
     initial = sobol_after(plan, test, active_block(plan).initial)
     val = sobol_after(plan, test + initial, val_takes(plan))
     out = [Setting(i, v, "train") for i, v in enumerate(initial)]

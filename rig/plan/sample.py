@@ -35,13 +35,13 @@ def _key(values: dict[str, float]) -> tuple:
     return tuple(sorted((k, round(float(v), 6)) for k, v in values.items()))
 
 
-def _snap(knob: Knob, value: float) -> float:
+def snap_to_dial(knob: Knob, value: float) -> float:
     if knob.detents:
         return min(knob.detents, key=lambda d: abs(d - value))
     return round(float(np.clip(value, knob.min, knob.max)), 3)
 
 
-def _complete(plan: Plan, sampled: dict[str, float]) -> dict[str, float]:
+def with_fixed_knobs(plan: Plan, sampled: dict[str, float]) -> dict[str, float]:
     # a knob that is not sampled has `fixed` set (Knob.sampled is `fixed is None`)
     return {k.name: (sampled[k.name] if k.sampled else float(cast(float, k.fixed))) for k in plan.knobs}
 
@@ -67,7 +67,7 @@ def _grid(plan: Plan, grid: dict, subset: int | None, rng: np.random.Generator, 
     combos = [dict(zip(names, c)) for c in itertools.product(*axes)]
     if subset is None:
         return combos
-    combos = [c for c in combos if _key(_complete(plan, c)) not in exclude]
+    combos = [c for c in combos if _key(with_fixed_knobs(plan, c)) not in exclude]
     if subset > len(combos):
         raise UserError(
             f"settings: subset {subset} is larger than the {len(combos)} grid combinations available; lower it"
@@ -86,21 +86,21 @@ def _continuous(plan: Plan, method: str, count: int, rng: np.random.Generator, s
         return engine.random(count)
 
 
-def _scale(plan: Plan, unit: np.ndarray) -> list[dict]:
+def unit_to_dials(plan: Plan, unit: np.ndarray) -> list[dict]:
     knobs = plan.sampled_knobs
-    return [{k.name: _snap(k, k.min + u * (k.max - k.min)) for k, u in zip(knobs, row)} for row in unit]
+    return [{k.name: snap_to_dial(k, k.min + u * (k.max - k.min)) for k, u in zip(knobs, row)} for row in unit]
 
 
-def _normalised(plan: Plan, values: dict[str, float]) -> np.ndarray:
+def normalised(plan: Plan, values: dict[str, float]) -> np.ndarray:
     return np.array([k.normalise(values[k.name]) for k in plan.sampled_knobs])
 
 
-def _test_settings(plan: Plan, rng: np.random.Generator) -> list[dict]:
+def held_out_settings(plan: Plan, rng: np.random.Generator) -> list[dict]:
     test = plan.settings.test
     if test.method == "grid":
         return _grid(plan, test.grid, test.subset, rng, set())
     if test.method == "random":
-        return _scale(plan, rng.random((test.count, len(plan.sampled_knobs))))
+        return unit_to_dials(plan, rng.random((test.count, len(plan.sampled_knobs))))
     if test.method == "list":
         missing = [(i, k.name) for i, s in enumerate(test.settings) for k in plan.sampled_knobs if k.name not in s]
         if missing:
@@ -112,24 +112,24 @@ def _test_settings(plan: Plan, rng: np.random.Generator) -> list[dict]:
 
 def _train_settings(plan: Plan, rng: np.random.Generator, test: list[dict]) -> list[dict]:
     s = plan.settings
-    exclude = {_key(_complete(plan, t)) for t in test}
+    exclude = {_key(with_fixed_knobs(plan, t)) for t in test}
     if s.method == "grid":
         return _grid(plan, s.grid, s.subset, rng, exclude)
     out: list[dict] = []
-    test_points = np.array([_normalised(plan, t) for t in test]) if test else None
+    test_points = np.array([normalised(plan, t) for t in test]) if test else None
     attempts = 0
     while len(out) < s.count:
         attempts += 1
         if attempts > 50:
             raise UserError("settings.min_test_distance leaves no room for training settings; lower it")
         need = s.count - len(out)
-        batch = _scale(plan, _continuous(plan, s.method, need, rng, s.seed + attempts - 1))
+        batch = unit_to_dials(plan, _continuous(plan, s.method, need, rng, s.seed + attempts - 1))
         for cand in batch:
-            key = _key(_complete(plan, cand))
+            key = _key(with_fixed_knobs(plan, cand))
             if key in exclude:
                 continue
             if test_points is not None and s.min_test_distance > 0:
-                if np.min(np.linalg.norm(test_points - _normalised(plan, cand), axis=1)) < s.min_test_distance:
+                if np.min(np.linalg.norm(test_points - normalised(plan, cand), axis=1)) < s.min_test_distance:
                     continue
             exclude.add(key)
             out.append(cand)
@@ -143,26 +143,26 @@ def sample_settings(plan: Plan) -> list[Setting]:
 
         return active_settings(plan)
     rng = np.random.default_rng(plan.settings.seed)
-    test = _test_settings(plan, rng)
+    test = held_out_settings(plan, rng)
     train = _train_settings(plan, rng, test)
     _refuse_overlap(plan, train, test)
-    n_val = _val_count(len(train), plan.settings.validation_fraction)
+    n_val = val_count(len(train), plan.settings.validation_fraction)
     val_idx = set(rng.choice(len(train), size=n_val, replace=False).tolist()) if n_val else set()
-    out = [Setting(i, _complete(plan, v), "val" if i in val_idx else "train") for i, v in enumerate(train)]
-    out += [Setting(len(train) + j, _complete(plan, v), "test") for j, v in enumerate(test)]
+    out = [Setting(i, with_fixed_knobs(plan, v), "val" if i in val_idx else "train") for i, v in enumerate(train)]
+    out += [Setting(len(train) + j, with_fixed_knobs(plan, v), "test") for j, v in enumerate(test)]
     return out
 
 
-def _val_count(n_train: int, fraction: float) -> int:
+def val_count(n_train: int, fraction: float) -> int:
     if fraction <= 0 or n_train < 2:
         return 0
     return min(n_train - 1, max(1, round(n_train * fraction)))
 
 
 def _refuse_overlap(plan: Plan, train: list[dict], test: list[dict]) -> None:
-    train_keys = {_key(_complete(plan, t)) for t in train}
+    train_keys = {_key(with_fixed_knobs(plan, t)) for t in train}
     for t in test:
-        if _key(_complete(plan, t)) in train_keys:
+        if _key(with_fixed_knobs(plan, t)) in train_keys:
             shown = ", ".join(f"{k}={v:g}" for k, v in t.items())
             raise UserError(
                 f"settings.test: test setting ({shown}) also appears in training; "
@@ -174,7 +174,7 @@ def reference_setting(plan: Plan) -> Setting:
     """The fixed drift-check setting: the plan's, or every knob mid-range (snapped to detents)."""
     given = plan.settings.reference or {}
     values = {  # a knob that is not sampled has `fixed` set
-        k.name: float(given.get(k.name, _snap(k, (k.min + k.max) / 2) if k.sampled else cast(float, k.fixed)))
+        k.name: float(given.get(k.name, snap_to_dial(k, (k.min + k.max) / 2) if k.sampled else cast(float, k.fixed)))
         for k in plan.knobs
     }
     return Setting(-1, values, "reference")

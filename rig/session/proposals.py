@@ -28,8 +28,8 @@ import numpy as np
 
 from rig.errors import UserError
 from rig.plan import Plan, Setting
-from rig.plan.active import active_block, normalised, proposed_id, proposed_label, proposed_takes, sobol_after
-from rig.plan.sample import _snap
+from rig.plan.active import active_block, proposed_id, proposed_label, proposed_takes, sobol_after
+from rig.plan.sample import normalised, snap_to_dial
 from rig.session.atomic import append_line_synced, repair_torn_tail, write_bytes_atomic
 from rig.session.events import EventLog
 from rig.session.jsonl import read_jsonl
@@ -308,5 +308,5 @@ def _dial_values(plan: Plan, given: dict) -> tuple[dict[str, float] | None, str]
             return None, f"no value for knob '{k.name}'"
         if not k.min <= v <= k.max:
             return None, f"{k.name}={v:g} outside {k.min:g}..{k.max:g}"
-        out[k.name] = _snap(k, float(v))
+        out[k.name] = snap_to_dial(k, float(v))
     return out, ""

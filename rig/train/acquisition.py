@@ -50,8 +50,8 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
 
 from rig.plan import Plan
-from rig.plan.active import active_block, normalised, proposed_takes, sobol_after
-from rig.plan.sample import _scale
+from rig.plan.active import active_block, proposed_takes, sobol_after
+from rig.plan.sample import normalised, unit_to_dials
 from rig.session import EVENTS_FILE, EventLog, Session
 from rig.session.atomic import append_line
 from rig.session.jsonl import read_jsonl
@@ -303,7 +303,7 @@ def candidate_pool(plan: Plan, size: int, batch: int) -> tuple[list[dict], np.nd
         warnings.simplefilter("ignore")  # Sobol warns for sizes that are not powers of two
         unit = qmc.Sobol(d, seed=np.random.default_rng([plan.settings.seed, 7919, batch])).random(size)
     values, seen = [], set()
-    for v in _scale(plan, unit):
+    for v in unit_to_dials(plan, unit):
         key = tuple(v[k.name] for k in plan.sampled_knobs)
         if key not in seen:
             seen.add(key)

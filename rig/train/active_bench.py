@@ -34,7 +34,7 @@ from rig.audio import build_program
 from rig.errors import UserError
 from rig.plan import Plan, Setting, load_plan, sample_settings
 from rig.plan.active import active_block, budget_takes
-from rig.plan.sample import _complete, _snap
+from rig.plan.sample import snap_to_dial, with_fixed_knobs
 from rig.session import Session
 from rig.session.proposals import AcceptedBatch, accept, accepted_batches, read_proposal, write_proposal
 from rig.sim import make_device
@@ -196,8 +196,8 @@ def grid_order(plan: Plan, seed: int) -> list[dict]:
     random order: the first ones not refused are the grid subset."""
     knobs = plan.sampled_knobs
     levels = max(2, math.ceil(budget_takes(plan) ** (1 / len(knobs))))
-    axes = [[_snap(k, v) for v in np.linspace(k.min, k.max, levels)] for k in knobs]
-    points = [_complete(plan, dict(zip([k.name for k in knobs], p))) for p in itertools.product(*axes)]
+    axes = [[snap_to_dial(k, v) for v in np.linspace(k.min, k.max, levels)] for k in knobs]
+    points = [with_fixed_knobs(plan, dict(zip([k.name for k in knobs], p))) for p in itertools.product(*axes)]
     order = np.random.default_rng([seed, 4099]).permutation(len(points))
     return [points[i] for i in order]
 
