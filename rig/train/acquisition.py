@@ -241,8 +241,8 @@ class ActiveProposer:
         return math.exp(float(np.mean(logs))) if logs else None
 
     # ---- proposing -----------------------------------------------------------------------
-    def after_epoch(self, _model: ParametricModel, pool: TakePool) -> Path | None:
-        """Called by the trainer after each epoch; the model is not needed (observe measured it)."""
+    def after_epoch(self, pool: TakePool) -> Path | None:
+        """Called by the trainer after each epoch (observe() measured the takes)."""
         self.epoch += 1
         self._release()
         if len(self.ref_takes) < REF_TAKES:  # after a restart the val takes are not observed again

@@ -145,7 +145,7 @@ class _ObserveOnly:
     def observe(self, take: Take, model: ParametricModel) -> None:
         self.proposer.observe(take, model)
 
-    def after_epoch(self, _model: ParametricModel, _pool) -> None:
+    def after_epoch(self, _pool) -> None:
         pass
 
 

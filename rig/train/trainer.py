@@ -403,7 +403,7 @@ class TrainingRun:
         if self.opts.on_epoch:
             self.opts.on_epoch(s)
         if self.proposer:
-            self.proposer.after_epoch(self.model, self.pool)
+            self.proposer.after_epoch(self.pool)
 
     # ---- checkpoints ---------------------------------------------------------------------
     def _snapshot(self) -> dict:

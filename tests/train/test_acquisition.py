@@ -154,7 +154,7 @@ def test_prequential_points_are_measured_honestly_and_survive_a_restart(tmp_path
     assert set(kept) == {t.take_id for t in pool.train}  # the val take, same weights, released them
     assert all(p.ref_esr is not None and math.isfinite(p.relative or math.nan) for p in kept.values())
     assert all(p.esr > 0 for p in kept.values())
-    proposer.after_epoch(model, pool)  # the weights move on: what is still held is kept without one
+    proposer.after_epoch(pool)  # the weights move on: what is still held is kept without one
     val = next(p for p in proposer.points if p.split == "val")
     assert val.ref_esr is None
     assert val.relative is None
