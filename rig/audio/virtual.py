@@ -1,6 +1,7 @@
 """An in-process interface: the simulated device runs block by block exactly as a duplex
 callback would feed it, with a round-trip latency and a noise floor, much faster than real
-time. Faults (xrun, dropped block, clipping, silent return) can be injected for tests."""
+time unless `realtime` (then each take lasts as long as its audio, as through a real
+interface). Faults (xrun, dropped block, clipping, silent return) can be injected for tests."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rig.audio.interface import TAIL_S, Recording, empty_status
 from rig.audio.meter import BlockMeter
 
 FAULTS = ("xrun", "drop", "clip", "silent", "invert_loopback")
+PACE_SLACK_S = 0.02  # realtime: how far processing may run ahead of the clock before it sleeps
 
 
 @dataclass
@@ -33,6 +35,7 @@ class VirtualInterface:
         noise_dbfs: float = -96.0,
         seed: int = 0,
         tail_s: float = TAIL_S,
+        realtime: bool = False,
     ):
         if getattr(device, "sample_rate", sample_rate) != sample_rate:
             raise ValueError(f"device runs at {device.sample_rate} Hz, interface at {sample_rate} Hz")
@@ -42,6 +45,7 @@ class VirtualInterface:
         self.latency_samples = latency_samples
         self.noise_dbfs = noise_dbfs
         self.tail_s = tail_s
+        self.realtime = realtime
         self._rng = np.random.default_rng(seed)
         self._faults: list[Fault] = []
         self.meter: BlockMeter | None = None  # fed each recorded block, as a callback would (meter.py)
@@ -74,12 +78,20 @@ class VirtualInterface:
                 self.meter.feed(loop_block, wet_block)
             loop_in.append(loop_block)
             wet_in.append(wet_block)
+            if self.realtime:
+                self._keep_pace(t0, (k + 1) * self.blocksize)
         n = len(signal) + int(self.tail_s * self.sample_rate)
         loopback = self._noisy(np.concatenate(loop_in))[:n]
         wet = self._noisy(np.concatenate(wet_in))[:n]
         if len(wet) < n:  # dropped blocks shorten the capture: pad as a real stream would keep running
             loopback, wet = (np.pad(a, (0, n - len(a))) for a in (loopback, wet))
         return Recording(loopback, wet, self.sample_rate, status, time.perf_counter() - t0)
+
+    def _keep_pace(self, t0: float, samples: int) -> None:
+        """Sleep until `samples` would have played; a few blocks at a time, not per block."""
+        ahead = samples / self.sample_rate - (time.perf_counter() - t0)
+        if ahead > PACE_SLACK_S:
+            time.sleep(ahead)
 
     def _apply(self, faults: list[Fault], k: int, loop: np.ndarray, wet: np.ndarray, status: dict):
         for f in faults:

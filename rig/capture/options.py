@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rig.plan import Plan
+
 
 @dataclass
 class CaptureOptions:
@@ -14,6 +16,7 @@ class CaptureOptions:
     resume: Path | None = None  # existing session folder to continue
     sim: bool = False
     jack: bool = False  # --sim with the real audio path (jackd dummy + DUT client + PortAudio)
+    pace: str | None = None  # --sim, virtual audio: fast | realtime | None (see realtime_pace)
     train: bool = True
     train_device: str = "auto"  # rig train --device for the automatic training
     dashboard: bool = True
@@ -26,3 +29,12 @@ class CaptureOptions:
     robot_faults: dict = field(default_factory=dict)
     audio_faults: dict[int, str] = field(default_factory=dict)  # recording number -> fault kind
     after_commit: Callable[[dict], None] | None = None
+
+    def realtime_pace(self, plan: Plan) -> bool:
+        """Whether the virtual interface plays at a real one's pace. By default only when an
+        active plan's trainer runs beside the capture: there the trainer's time per take is
+        what the loop is about, and a capture ~5x faster than real time would leave it a fifth
+        of what a real rig gives it. Elsewhere as fast as the CPU allows."""
+        if self.pace is not None:
+            return self.pace == "realtime"
+        return self.train and plan.settings.method == "active"

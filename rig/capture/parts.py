@@ -136,9 +136,18 @@ class Robot:
         self.ctl.close()
 
 
-def open_audio(plan: Plan, sim: bool, jack: bool, robot: Robot, plan_file: Path, faults: dict[int, str] | None = None):
+def open_audio(
+    plan: Plan,
+    sim: bool,
+    jack: bool,
+    robot: Robot,
+    plan_file: Path,
+    faults: dict[int, str] | None = None,
+    realtime: bool = False,
+):
     """The interface to record through. --sim: the virtual interface running the simulated
-    device, whose knobs follow the robot simulator's shafts (so a wrong move is audible)."""
+    device, whose knobs follow the robot simulator's shafts (so a wrong move is audible), as
+    fast as it can or, with `realtime`, at the pace of a real interface."""
     from rig import audio
 
     if not sim:
@@ -158,7 +167,7 @@ def open_audio(plan: Plan, sim: bool, jack: bool, robot: Robot, plan_file: Path,
     # --sim means the virtual interface whatever the plan names: a real plan is tried on the
     # simulated rig before anything is wired
     virtual = plan.audio.model_copy(update={"interface": "virtual"})
-    iface = audio.open_interface(virtual, device=simulated.KnobFollower(device, knob_source))
+    iface = audio.open_interface(virtual, device=simulated.KnobFollower(device, knob_source), realtime=realtime)
     return ScheduledFaults(iface, faults) if faults else iface
 
 

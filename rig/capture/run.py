@@ -53,7 +53,13 @@ class CaptureRun:
             robot = self._open_robot()
             stack.callback(robot.close)
             iface = open_audio(
-                self.plan, self.opts.sim, self.opts.jack, robot, self.prep.plan_file, self.opts.audio_faults
+                self.plan,
+                self.opts.sim,
+                self.opts.jack,
+                robot,
+                self.prep.plan_file,
+                self.opts.audio_faults,
+                realtime=self.opts.realtime_pace(self.plan),
             )
             stack.callback(_close, iface)
             self._open_session(robot, iface)

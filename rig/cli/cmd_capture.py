@@ -24,6 +24,12 @@ def register(sub) -> None:
     p.add_argument(
         "--jack", action="store_true", help="with --sim: real audio path (jackd dummy, DUT client, PortAudio)"
     )
+    p.add_argument(
+        "--pace",
+        choices=["fast", "realtime"],
+        help="with --sim (virtual audio): record as fast as the CPU allows, or at a real interface's pace "
+        "(default: realtime for an active plan with its trainer, else fast)",
+    )
     p.add_argument("--no-train", dest="train", action="store_false", help="do not start the trainer")
     p.add_argument(
         "--device",
@@ -64,6 +70,8 @@ def run(args) -> int:
         raise UserError("give either --session (new session) or --resume (existing one), not both")
     if args.jack and not args.sim:
         raise UserError("--jack is the simulated rig's real audio path; use it with --sim")
+    if args.pace and (not args.sim or args.jack):
+        raise UserError("--pace sets the virtual audio path's speed; use it with --sim and without --jack")
     if args.dashboard:  # before the session exists: a refused host must not leave a half-made one
         from rig.dashboard.launch import check_capture_host
 
@@ -82,6 +90,7 @@ def run(args) -> int:
         resume=args.resume,
         sim=args.sim,
         jack=args.jack,
+        pace=args.pace,
         train=args.train,
         dashboard=args.dashboard,
         host=args.host,

@@ -106,7 +106,7 @@ def _print(s: dict) -> None:
     if "active" in s:
         _print_active(console, s["active"])
     if "route" in s:
-        _print_route(console, s["route"])
+        _print_route(console, s["route"], s.get("active"))
     if "plot" in s:
         console.print(f"route plot: {s['plot']}")
     for line in s.get("setting_list", []):
@@ -132,7 +132,7 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.2f} h"
 
 
-def _print_route(console, r: dict) -> None:
+def _print_route(console, r: dict, active: dict | None = None) -> None:
     console.print(
         f"route ({r['solver_status']}, {r['solve_s']:.1f} s): moves {_minutes(r['route_move_s'])} "
         f"vs plan order {_minutes(r['plan_order_move_s'])}, nearest neighbour {_minutes(r['nearest_neighbour_move_s'])} "
@@ -144,3 +144,7 @@ def _print_route(console, r: dict) -> None:
     parts = ", ".join(f"{k.removesuffix('_s')} {_minutes(v)}" for k, v in b.items() if k.endswith("_s"))
     parts += f"; {b['takes']:.0f} takes incl. {b['reference_takes']:.0f} drift references"
     console.print(f"[bold]estimated capture time: {_minutes(r['estimated_capture_s'])}[/bold] ({parts})")
+    if active:
+        console.print(
+            f"  plus about {_minutes(active['proposed_s'])} for the {active['proposed_takes']} proposed takes"
+        )

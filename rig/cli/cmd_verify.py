@@ -1,6 +1,7 @@
 """`rig verify SESSION`: check a session without changing it. Every listed take's three files
 (size, WAV length, sha256), the manifest and event log (damaged or torn lines), session.yaml
-(readable, its stored plan unedited) and files the manifest does not list.
+(readable, its stored plan unedited), files the manifest does not list and, for an active
+capture, proposals/accepted.jsonl (torn or damaged lines, batch numbers).
 Exit 0: all is well (one summary line). Exit 2: one line per problem on stdout, then a
 summary on stderr; `rig capture --resume SESSION` repairs what can be repaired."""
 
@@ -38,8 +39,10 @@ def run(args) -> int:
         print(f"rig: error: {folder} has 1 problem; the takes were not checked", file=sys.stderr)
         return UserError.exit_code
     from rig.capture.resume import session_names
+    from rig.session.proposals import accepted_problems
 
     problems = session.verify(ours=session_names(session))  # another session's files may share takes/
+    problems += accepted_problems(folder)
     seconds = time.monotonic() - t0
     if problems:
         for line in problems:

@@ -79,6 +79,7 @@ class StateBuilder:
             "training": {"models": {}, "active": None},
             "run": {"state": "waiting", "reason": None, "t": None},
             "phase": self.phases.view,
+            "active": _active_summary(plan),
         }
         self._done_ids: set[int] = set()
         self._rows: dict[str, dict] = {}
@@ -155,6 +156,32 @@ class StateBuilder:
         alerts = self.state["alerts"]
         alerts.append({k: e.get(k) for k in ("t", "level", "kind", "message")})
         del alerts[:-MAX_ALERTS]
+
+    # ---- active capture: the trainer's proposals and the capture's acceptances ----------
+    def _on_active_proposal(self, e: dict) -> None:
+        active = self.state["active"]
+        if active is None:
+            return
+        values = [[v.get(n) for n in self.knob_names] for v in e.get("settings") or [] if isinstance(v, dict)]
+        proposal = {k: e.get(k) for k in ("batch", "signal", "based_on_takes", "t")} | {"settings": values}
+        self.state["active"] = active | {"proposal": proposal, "map": e.get("map") or active["map"]}
+
+    def _on_batch_accepted(self, e: dict) -> None:
+        active = self.state["active"]
+        if active is None:
+            return
+        rows = [s for s in e.get("settings") or [] if isinstance(s, dict) and "id" in s]
+        known = {s["id"] for s in self.state["settings"]}
+        added = [
+            {"id": s["id"], "split": "train", "v": [(s.get("knobs") or {}).get(n) for n in self.knob_names]}
+            for s in rows
+            if s["id"] not in known
+        ]
+        if added:
+            self.state["settings"] = self.state["settings"] + added
+        batch = {"batch": e.get("batch"), "source": e.get("source"), "ids": [s["id"] for s in rows]}
+        kept = [b for b in active["batches"] if b["batch"] != batch["batch"]]  # a replayed event once
+        self.state["active"] = active | {"batches": [*kept, batch]}
 
     def _on_train(self, e: dict) -> None:
         training = self.state["training"]
@@ -288,6 +315,15 @@ def _plan_summary(info: dict, plan: dict, sample_rate: int) -> dict:
         "sample_rate": sample_rate,
         "interface": (plan.get("audio") or {}).get("interface"),
     }
+
+
+def _active_summary(plan: dict) -> dict | None:
+    """An active capture's knob-space view (None for other plans): accepted batches, the
+    trainer's latest proposal, and its error map (rig/train/acquisition.py knob_space_map)."""
+    settings = plan.get("settings") or {}
+    if settings.get("method") != "active":
+        return None
+    return {"batches": [], "proposal": None, "map": None}
 
 
 def _knob_summary(k: dict) -> dict:

@@ -32,7 +32,7 @@ from rig.plan.active import active_block, proposed_id, proposed_label, proposed_
 from rig.plan.sample import normalised, snap_to_dial
 from rig.session.atomic import append_line_synced, repair_torn_tail, write_bytes_atomic
 from rig.session.events import EventLog
-from rig.session.jsonl import read_jsonl
+from rig.session.jsonl import complete_lines, read_jsonl
 from rig.session.store import Session
 
 PROPOSALS_DIR = "proposals"
@@ -185,6 +185,36 @@ def accepted_batches(folder: Path) -> list[AcceptedBatch]:
 def accepted_settings(folder: Path) -> list[Setting]:
     """The accepted settings as training settings (they are never val or test)."""
     return [Setting(s.id, s.values, "train") for b in accepted_batches(folder) for s in b.settings]
+
+
+def accepted_problems(folder: Path) -> list[str]:
+    """What `rig verify` reports about accepted.jsonl, one line each: a torn last line (resume
+    cuts it: that batch is decided again), damaged lines, repeated or skipped batch numbers."""
+    path = accepted_path(folder)
+    name = f"{PROPOSALS_DIR}/{ACCEPTED_FILE}"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    lines, end = complete_lines(data)
+    problems = []
+    if end < len(data):
+        problems.append(f"{name}: ends in a torn line of {len(data) - end} bytes (an acceptance cut short)")
+    numbers = []
+    for n, raw in enumerate(lines, 1):
+        batch = _parse_accepted(raw)
+        if batch is None:
+            problems.append(f"{name} line {n}: damaged (not an accepted batch); its takes may be recorded twice")
+        else:
+            numbers.append(batch.batch)
+    for i, b in enumerate(sorted(set(numbers)), 1):
+        if b != i:
+            problems.append(f"{name}: batch {i} is missing (the lines go on with batch {b})")
+            break
+    problems += [
+        f"{name}: batch {b} is accepted {numbers.count(b)} times" for b in sorted(set(numbers)) if numbers.count(b) > 1
+    ]
+    return problems
 
 
 def repair_accepted(folder: Path) -> Path | None:

@@ -28,10 +28,14 @@ With fewer than MIN_POINTS usable prequential points the batch is the plan's Sob
 continuation (what a timeout would give, without the wait) and `signal` says so.
 
 Timing. A proposal is due when next_batch() has no file yet and budget is left, checked after
-every epoch; batch N+1 is written as soon as batch N is accepted, while N records."""
+every epoch; batch N+1 is written as soon as batch N is accepted, while N records.
+
+Map. Each GP proposal's event carries knob_space_map(): the surrogate's error and uncertainty
+over every pair of knobs, which the dashboard shades behind the recorded settings."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -72,6 +76,7 @@ GP_SIGNAL = "prequential-gp-ucb"
 MAX_REF_ESR = 0.5  # a point measured while the val reference was worse says little about a trained model
 SIGNAL_STD_MIN = 0.1  # log-ESR: the surrogate's prior std never fits below ~10 % of ESR
 NOISE_STD_MIN = 0.05  # log-ESR: a take's prequential ESR is not exact (content, noise)
+MAP_BINS = 12  # cells per knob in the dashboard's knob-space map
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,7 @@ class ActiveProposer:
         self._ref_cache: tuple[tuple[float, float] | None, dict[str, float]] = (None, {})
         self._held: list[tuple[Take, float]] = []  # measured, waiting for a reference (same weights)
         self._held_key: tuple[float, float] | None = None
+        self.last_map: dict | None = None  # the surrogate's knob-space map behind the last proposal
 
     # ---- measuring -----------------------------------------------------------------------
     def observe(self, take: Take, model: ParametricModel) -> Point | None:
@@ -267,12 +273,21 @@ class ActiveProposer:
             based_on_takes=based_on,
             signal=signal,
         )
-        self.events.emit("active_proposal", batch=batch, count=len(values), signal=signal, based_on_takes=based_on)
+        self.events.emit(
+            "active_proposal",
+            batch=batch,
+            count=len(values),
+            signal=signal,
+            based_on_takes=based_on,
+            settings=values,
+            map=self.last_map,  # what the dashboard draws behind the knob space; None while space-filling
+        )
         return path
 
     def choose(self, taken: list[dict], count: int, batch: int) -> tuple[list[dict], list[float | None], str, int]:
         """Up to `count` settings (dial values), their scores, the signal and how many
         prequential points it rests on."""
+        self.last_map = None
         usable = [p for p in self.points if p.relative is not None and (p.ref_esr or 1.0) < MAX_REF_ESR]
         signal = (
             f"space-filling (only {len(usable)} prequential points with a reference ESR below "
@@ -286,7 +301,9 @@ class ActiveProposer:
             X = np.array([p.x for p in usable])
             y = np.array([p.relative for p in usable], dtype=float)
             try:
-                picks, scores = ucb_batch(Surrogate.fit(X, y), cands, free, count, min_d)
+                surrogate = Surrogate.fit(X, y)
+                picks, scores = ucb_batch(surrogate, cands, free, count, min_d)
+                self.last_map = knob_space_map(self.plan, surrogate, cands)
                 return [cand_values[i] for i in picks], list[float | None](scores), GP_SIGNAL, len(usable)
             except (np.linalg.LinAlgError, ValueError) as exc:  # a degenerate fit must not stop training
                 signal = f"space-filling (the surrogate failed: {exc})"
@@ -309,6 +326,39 @@ def candidate_pool(plan: Plan, size: int, batch: int) -> tuple[list[dict], np.nd
             seen.add(key)
             values.append(v)
     return values, np.array([normalised(plan, v) for v in values])
+
+
+def knob_space_map(plan: Plan, model: Surrogate, cands: np.ndarray, bins: int = MAP_BINS) -> dict:
+    """The surrogate's view of the knob space, for the dashboard: for each pair of sampled
+    knobs a bins x bins grid (error[i][j]: x in bin i, y in bin j, over each knob's range) of
+    the predicted error relative to an average unseen setting (the geometric mean over the
+    candidates in the cell: a projection over the other knobs) and of the surrogate's std in
+    log-ESR. Cells no candidate falls in are None."""
+    mean, std = model.mean(cands), model.std(cands)
+    cell = np.minimum((cands * bins).astype(int), bins - 1)
+    names = [k.name for k in plan.sampled_knobs]
+    pairs = []
+    for a, b in itertools.combinations(range(len(names)), 2):
+        flat = cell[:, a] * bins + cell[:, b]
+        count = np.bincount(flat, minlength=bins * bins)
+        cell_mean = np.bincount(flat, mean, bins * bins) / np.maximum(count, 1)
+        cell_std = np.bincount(flat, std, bins * bins) / np.maximum(count, 1)
+        pairs.append(
+            {
+                "x": names[a],
+                "y": names[b],
+                "error": _grid(np.exp(cell_mean), count, bins),
+                "std": _grid(cell_std, count, bins),
+            }
+        )
+    return {"bins": bins, "pairs": pairs}
+
+
+def _grid(values: np.ndarray, count: np.ndarray, bins: int) -> list[list[float | None]]:
+    return [
+        [float(f"{values[i * bins + j]:.3g}") if count[i * bins + j] else None for j in range(bins)]
+        for i in range(bins)
+    ]
 
 
 def far_from(points: np.ndarray, anchors: np.ndarray, distance: float) -> np.ndarray:

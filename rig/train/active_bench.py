@@ -74,11 +74,15 @@ def bench_active(
     torch.set_num_threads(threads)
     runs = []
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="rig-bench-active-") as tmp:
-        for strategy, seed in itertools.product(strategies, range(seeds)):
+    pairs = list(itertools.product(strategies, range(seeds)))
+    with tempfile.TemporaryDirectory(prefix="rig-bench-active-") as tmp, _bar() as bar:
+        task = bar.add_task("bench active", total=len(pairs))
+        for strategy, seed in pairs:
+            bar.update(task, description=f"{strategy} seed {seed}")
             runs.append(run_strategy(base, strategy, seed, cfg, steps_per_take, Path(tmp) / f"{strategy}-{seed}"))
+            bar.advance(task)
             if not quiet:
-                print(f"{strategy} seed {seed}: {runs[-1]['curve']}", flush=True)
+                bar.console.print(f"{strategy} seed {seed}: {runs[-1]['curve']}")
     result = {
         "plan": str(plan_path),
         "model": cfg.name,
@@ -93,6 +97,20 @@ def bench_active(
     if out:
         result["plot"] = str(plot(result, Path(out).with_suffix(".png")))
     return result
+
+
+def _bar():
+    """Runs done of all, on stderr (stdout is the JSON)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
 
 
 def bench_plan_data(path: Path) -> dict:

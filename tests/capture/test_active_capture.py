@@ -15,7 +15,7 @@ import numpy as np
 
 from rig.capture.run import run_capture
 from rig.session import Session, read_events
-from rig.session.proposals import accepted_batches, accepted_path, proposal_path, write_proposal
+from rig.session.proposals import accepted_batches, accepted_path, accepted_problems, proposal_path, write_proposal
 from tests.capture.active_helpers import accepted_ids, held_out_values, recorded, write_active_plan
 from tests.capture.helpers import rig_cmd, rig_run, sim_options
 from tests.capture.test_capture_reliability import children, reap
@@ -51,6 +51,7 @@ def assert_each_once(folder: Path, budget: int) -> None:
     assert sorted(ids) == sorted(static + accepted_ids(folder))
     assert len(ids) == budget + len(held_out_values(folder))
     assert Session.open(folder).verify() == []
+    assert accepted_problems(folder) == []
 
 
 def test_without_a_proposer_the_budget_is_reached_by_fallbacks(tmp_path):

@@ -19,6 +19,7 @@ from rig.session.proposals import (
     accept,
     accepted_batches,
     accepted_path,
+    accepted_problems,
     next_batch,
     proposal_path,
     read_proposal,
@@ -26,6 +27,7 @@ from rig.session.proposals import (
     write_proposal,
 )
 from tests.capture.active_helpers import write_active_plan
+from tests.capture.helpers import rig_run
 
 GOOD = [{"gain": 1.0, "treble": 1.0}, {"gain": 5.0, "treble": 9.5}]
 
@@ -107,6 +109,30 @@ def test_a_torn_acceptance_line_is_no_acceptance_and_is_repaired(session):
     assert again.batch == 2
     raw = [json.loads(line) for line in path.read_bytes().splitlines()]
     assert [r["batch"] for r in raw] == [1, 2]
+
+
+def test_verify_reports_what_would_make_a_batch_decided_twice(session):
+    """`rig verify` (a real process) names a torn, a damaged and a repeated acceptance line;
+    after resume's repair of the torn tail only the damage it cannot repair is left."""
+    accept(session, 1, None)
+    accept(session, 2, None)
+    assert rig_run("verify", str(session)).returncode == 0
+    path = accepted_path(session)
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(lines[0] + b'{"batch": 2, "sett\x00ings"}\n' + lines[0] + b'{"batch":3,"sou')
+    result = rig_run("verify", str(session))
+    assert result.returncode == 2
+    out = result.stdout.splitlines()
+    name = f"{session}/proposals/accepted.jsonl"
+    assert f"{name}: ends in a torn line of 15 bytes (an acceptance cut short)" in out
+    assert any(line.startswith(f"{name} line 2: damaged") for line in out), out
+    assert f"{name}: batch 1 is accepted 2 times" in out
+    assert len(out) == 3, out
+    repair_accepted(session)
+    assert accepted_problems(session) == [
+        "proposals/accepted.jsonl line 2: damaged (not an accepted batch); its takes may be recorded twice",
+        "proposals/accepted.jsonl: batch 1 is accepted 2 times",
+    ]
 
 
 def test_the_acceptance_is_on_disk_before_it_is_announced(session):

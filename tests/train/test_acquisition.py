@@ -14,14 +14,13 @@ import pytest
 
 from rig.capture import CaptureOptions
 from rig.capture.run import run_capture
-from rig.plan import load_plan
 from rig.session import read_events
 from rig.session.proposals import accept, accepted_batches, proposal_path, read_proposal
-from rig.train.acquisition import GP_SIGNAL, PREQUENTIAL_FILE, ActiveProposer, Point, fingerprint
+from rig.train.acquisition import GP_SIGNAL, PREQUENTIAL_FILE, ActiveProposer, fingerprint
 from rig.train.data import TakePool
 from rig.train.models import build_model
-from rig.train.testing import make_session
 from tests.capture.active_helpers import held_out_values, recorded, write_active_plan
+from tests.train.active_points import CORNER, active_session, norm, write_points
 
 from .conftest import tiny_config, write_config
 
@@ -29,33 +28,6 @@ from .conftest import tiny_config, write_config
 @pytest.fixture(autouse=True)
 def _one_omp_thread(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the trainer child inherits it: the cores are shared
-
-
-CORNER = np.array([1.0, 1.0])  # gain 10, treble 10: where the synthetic error is high
-
-
-def active_session(tmp_path: Path, batch: int = 2, budget: int = 7, commit: bool = False, knob: str = "treble"):
-    """The tiny active plan (tests/capture/active_helpers.py) with another batch size; `knob`
-    renames treble (the synthetic device of rig/train/testing.py knows gain and tone)."""
-    path = write_active_plan(tmp_path, budget=budget)
-    path.write_text(path.read_text().replace("batch: 2", f"batch: {batch}").replace("treble", knob))
-    return make_session(tmp_path / "s", load_plan(path), commit=commit)
-
-
-def write_points(out: Path, grid: int = 6, height: float = 2.5, ref: float = 0.05) -> None:
-    """Synthetic prequential points on a grid: log(ESR / reference) is `height` higher near
-    CORNER, plus measurement noise (0.05)."""
-    rng = np.random.default_rng(0)
-    out.mkdir(parents=True)
-    with open(out / PREQUENTIAL_FILE, "w") as f:
-        for i, x in enumerate(np.stack(np.meshgrid(*[np.linspace(0, 1, grid)] * 2), -1).reshape(-1, 2)):
-            rel = height * math.exp(-float(np.sum((x - CORNER) ** 2)) / 0.15) + 0.05 * rng.standard_normal()
-            p = Point(f"t{i}", 1000 + i, "train", [float(v) for v in x], ref * math.exp(rel), ref, 3)
-            f.write(json.dumps(p.__dict__) + "\n")
-
-
-def norm(values: dict) -> np.ndarray:
-    return np.array([values["gain"], values["treble"]]) / 10
 
 
 def min_gap(points: np.ndarray, others: np.ndarray) -> float:
@@ -81,10 +53,29 @@ def test_a_batch_goes_where_the_error_is_high_yet_stays_apart_and_off_the_test_s
     assert min_gap(picks, np.array([norm(s.values) for s in static if s.split != "test"])) >= 0.1
     scores = [s["score"] for s in proposal.settings]
     assert scores[0] == max(scores)
+    assert_map_shows_the_corner(session.folder, proposal.settings)
     # The capture's own filter keeps every one of them.
     accepted = accept(session.folder, 1, proposal)
     assert accepted.source == "trainer"
     assert not accepted.dropped
+
+
+def assert_map_shows_the_corner(folder: Path, proposed: list[dict]) -> None:
+    """The proposal's event carries what the dashboard draws: the proposed settings and the
+    surrogate's map, whose error is highest in the CORNER's cell and lowest far from it."""
+    (event,) = [e for e in read_events(folder)[0] if e["type"] == "active_proposal"]
+    assert event["settings"] == [s["values"] for s in proposed]
+    grid = event["map"]
+    assert grid["bins"] == 12
+    (pair,) = grid["pairs"]
+    assert (pair["x"], pair["y"]) == ("gain", "treble")
+    error = np.array(pair["error"], dtype=float)
+    assert error.shape == (12, 12)
+    assert not np.isnan(error).any()  # 4096 candidates fill every cell
+    assert np.unravel_index(np.argmax(error), error.shape) in {(11, 11), (11, 10), (10, 11)}
+    assert error[11, 11] > 5 * error[0, 0]  # the synthetic surface: e^2.5 ~ 12x at the corner
+    std = np.array(pair["std"], dtype=float)
+    assert np.all(std >= 0)
 
 
 def test_a_flat_surface_or_an_untrained_model_spreads_the_batch(tmp_path):

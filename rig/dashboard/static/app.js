@@ -1,7 +1,7 @@
 // The dashboard page: load /api/state, merge what /api/live pushes, redraw only what changed.
 // The server does all the folding; the page keeps only the clock-driven figures.
 import { merge, phaseNow, watchAt } from "./state.js";
-import { createDial, createMeter, drawLoss, drawRoute, esrBand, fmt } from "./draw.js";
+import { createDial, createMeter, drawLoss, drawRoute, esrBand, fmt, heat } from "./draw.js";
 
 const MAX_ROWS = 200; // table rows kept in the DOM; older takes stay in the state
 const MAX_ALERT_ROWS = 50;
@@ -165,6 +165,7 @@ function buildAxisPickers() {
     sel.value = keep && sel.querySelector(`option[value="${keep}"]`) ? keep : String(sampled[Math.min(pick, sampled.length - 1)]?.[1] ?? 0);
     sel.onchange = () => { dirty.add("route"); schedule(); };
   }
+  $("route-map").onchange = () => { dirty.add("route"); schedule(); };
 }
 
 function renderHeader() {
@@ -292,7 +293,23 @@ function renderClips() {
 // Settings with a take are filled; references do not count (as in the server's progress).
 function renderRoute() {
   const done = new Set(S.takes.filter((r) => r.split !== "reference" && r.setting_id != null).map((r) => r.setting_id));
-  drawRoute($("route"), S, done, Number($("route-x").value), Number($("route-y").value), settingsById);
+  drawRoute($("route"), S, done, Number($("route-x").value), Number($("route-y").value), settingsById, $("route-map").value);
+  renderActive();
+}
+
+// An active capture: what the last batch was and what the trainer proposes next.
+function renderActive() {
+  const a = S.active;
+  $("active-view").hidden = !a;
+  if (!a) return;
+  const last = a.batches.at(-1), p = a.proposal;
+  const bits = [last ? `batch ${last.batch}: ${last.ids.length} setting(s) from the ${last.source}` : "no batch accepted yet"];
+  if (p && p.batch > (last?.batch || 0)) bits.push(`batch ${p.batch} proposed (${p.signal}, ${p.based_on_takes} prequential points)`);
+  if (!a.map) bits.push("no error map yet: the trainer proposes space-filling settings until it has enough measurements");
+  $("active-note").textContent = bits.join(" · ");
+  const scale = $("route-map").value === "std" ? "0 .. 1.5 log-ESR" : "x0.3 .. x10";
+  $("heat-scale").style.background = `linear-gradient(90deg, ${heat(0)}, ${heat(0.5)}, ${heat(1)})`;
+  $("heat-scale").title = scale;
 }
 
 // ---- training --------------------------------------------------------------------------------

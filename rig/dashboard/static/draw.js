@@ -114,17 +114,20 @@ function axes(ctx, box, xLabel, yLabel, yGap = 30) {
 }
 
 // The route in the plane of two knobs: done takes filled, remaining hollow, current ringed.
-export function drawRoute(canvas, s, doneIds, xi, yi, settingsById) {
+// An active capture adds its accepted settings (dots off the stored route), rings the last
+// accepted batch, marks the trainer's pending proposal with diamonds, and shades the error
+// or uncertainty map of its surrogate behind them (`mapKind`: "error", "std" or "off").
+export function drawRoute(canvas, s, doneIds, xi, yi, settingsById, mapKind = "error") {
   const [ctx, w, h] = fit(canvas);
   const box = { x: 44, y: 10, w: w - 56, h: h - 46 };
   const kx = s.knobs[xi], ky = s.knobs[yi];
   if (!kx || !ky) return;
+  const fx = (v) => (v - kx.min) / (kx.max - kx.min), fy = (v) => (v - ky.min) / (ky.max - ky.min);
+  const at = (v) => [box.x + fx(v[xi]) * box.w, box.y + (1 - fy(v[yi])) * box.h];
+  if (s.active?.map && mapKind !== "off") shadeMap(ctx, box, s.active.map, kx.name, ky.name, mapKind);
   axes(ctx, box, kx.name, ky.name);
-  const px = (set) => {
-    const fx = (set.v[xi] - kx.min) / (kx.max - kx.min), fy = (set.v[yi] - ky.min) / (ky.max - ky.min);
-    return [box.x + fx * box.w, box.y + (1 - fy) * box.h];
-  };
-  const pts = s.route.map((id) => settingsById.get(id)).filter(Boolean).map((set) => ({ set, p: px(set), done: doneIds.has(set.id) }));
+  const routed = new Set(s.route);
+  const pts = s.route.map((id) => settingsById.get(id)).filter(Boolean).map((set) => ({ p: at(set.v), done: doneIds.has(set.id) }));
   ctx.lineWidth = 1;
   for (let i = 1; i < pts.length; i++) {
     const both = pts[i - 1].done && pts[i].done;
@@ -136,22 +139,75 @@ export function drawRoute(canvas, s, doneIds, xi, yi, settingsById) {
     ctx.stroke();
   }
   ctx.setLineDash([]);
-  for (const { set, p, done } of pts) {
-    ctx.beginPath();
-    ctx.arc(p[0], p[1], 3.5, 0, 2 * Math.PI);
-    ctx.strokeStyle = SPLIT_COLOURS[set.split] || INK;
-    ctx.fillStyle = SPLIT_COLOURS[set.split] || INK;
-    if (done) ctx.fill(); else ctx.stroke();
+  for (const set of s.settings) {
+    if (!routed.has(set.id) && !s.active) continue;
+    const colour = SPLIT_COLOURS[set.split] || INK;
+    mark(ctx, at(set.v), 3.5, colour, doneIds.has(set.id));
   }
+  const last = s.active?.batches?.at(-1);
+  for (const id of last?.ids || []) {
+    const set = settingsById.get(id);
+    if (set) ring(ctx, at(set.v), 6.5, "#ffd43b", 1.5);
+  }
+  for (const v of pendingProposal(s.active) || []) diamond(ctx, at(v), 5, "#ffd43b");
   const cur = settingsById.get(s.current.setting_id);
-  if (cur) {
-    const p = px(cur);
-    ctx.beginPath();
-    ctx.arc(p[0], p[1], 8, 0, 2 * Math.PI);
-    ctx.strokeStyle = "#ffffff";
-    ctx.lineWidth = 2;
-    ctx.stroke();
+  if (cur) ring(ctx, at(cur.v), 8, "#ffffff", 2);
+}
+
+// The proposal written for the batch after the last accepted one (not yet accepted), if any.
+function pendingProposal(active) {
+  const p = active?.proposal, done = active?.batches?.at(-1)?.batch || 0;
+  return p && p.batch > done ? p.settings : null;
+}
+
+function mark(ctx, [x, y], r, colour, filled) {
+  ctx.beginPath();
+  ctx.arc(x, y, r, 0, 2 * Math.PI);
+  ctx.strokeStyle = colour;
+  ctx.fillStyle = colour;
+  if (filled) ctx.fill(); else ctx.stroke();
+}
+
+function ring(ctx, [x, y], r, colour, width) {
+  ctx.beginPath();
+  ctx.arc(x, y, r, 0, 2 * Math.PI);
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = width;
+  ctx.stroke();
+  ctx.lineWidth = 1;
+}
+
+function diamond(ctx, [x, y], r, colour) {
+  ctx.beginPath();
+  ctx.moveTo(x, y - r); ctx.lineTo(x + r, y); ctx.lineTo(x, y + r); ctx.lineTo(x - r, y); ctx.closePath();
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 1.5;
+  ctx.stroke();
+  ctx.lineWidth = 1;
+}
+
+// The surrogate's map for this knob pair (either order) as shaded cells: error relative to an
+// average unseen setting on a log scale (x0.3 .. x10), or its std in log-ESR (0 .. 1.5).
+function shadeMap(ctx, box, map, xName, yName, kind) {
+  const pair = map.pairs.find((p) => (p.x === xName && p.y === yName) || (p.x === yName && p.y === xName));
+  if (!pair) return;
+  const swap = pair.x !== xName, n = map.bins, grid = pair[kind === "std" ? "std" : "error"];
+  const level = kind === "std" ? (v) => v / 1.5 : (v) => (Math.log10(v) + 0.5) / 1.5;
+  const cw = box.w / n, ch = box.h / n;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const v = swap ? grid[j][i] : grid[i][j];
+      if (v == null) continue;
+      ctx.fillStyle = heat(Math.min(1, Math.max(0, level(v))));
+      ctx.fillRect(box.x + i * cw, box.y + box.h - (j + 1) * ch, cw + 0.5, ch + 0.5);
+    }
   }
+}
+
+// Dark blue (low) to red (high), translucent so the settings stay readable.
+export function heat(t) {
+  const r = Math.round(30 + 200 * t), g = Math.round(60 + 60 * Math.sin(Math.PI * t)), b = Math.round(140 * (1 - t) + 30);
+  return `rgba(${r},${g},${b},0.55)`;
 }
 
 // Decades; 2x and 5x steps below two decades; every digit below half a decade.

@@ -7,7 +7,7 @@ const PANELS = {
   session: ["header"], device: ["header"], plan: ["header", "training"], knobs: ["build"], settings: ["build"],
   route: ["route"], progress: ["progress", "route"], current: ["current", "route"], levels: ["levels"],
   takes: ["takes", "route"], alerts: ["alerts"], alert_counts: ["alerts"], training: ["training", "run"],
-  run: ["run"], phase: ["run", "progress", "training"],
+  run: ["run"], phase: ["run", "progress", "training"], active: ["route"],
 };
 
 export const PHASE_LABELS = { waiting: "waiting", capture: "capture", training: "training", export: "testing/export",
