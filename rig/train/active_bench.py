@@ -82,7 +82,7 @@ def bench_active(
             runs.append(run_strategy(base, strategy, seed, cfg, steps_per_take, Path(tmp) / f"{strategy}-{seed}"))
             bar.advance(task)
             if not quiet:
-                bar.console.print(f"{strategy} seed {seed}: {runs[-1]['curve']}")
+                bar.console.print(f"{strategy} seed {seed}: {runs[-1]['curve']}", soft_wrap=True, markup=False)
     result = {
         "plan": str(plan_path),
         "model": cfg.name,
