@@ -160,7 +160,7 @@ class StateBuilder:
     # ---- active capture: the trainer's proposals and the capture's acceptances ----------
     def _on_active_proposal(self, e: dict) -> None:
         active = self.state["active"]
-        if active is None:
+        if active is None:  # not an active plan: nothing to show
             return
         values = [[v.get(n) for n in self.knob_names] for v in e.get("settings") or [] if isinstance(v, dict)]
         proposal = {k: e.get(k) for k in ("batch", "signal", "based_on_takes", "t")} | {"settings": values}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -211,9 +212,7 @@ def accepted_problems(folder: Path) -> list[str]:
         if b != i:
             problems.append(f"{name}: batch {i} is missing (the lines go on with batch {b})")
             break
-    problems += [
-        f"{name}: batch {b} is accepted {numbers.count(b)} times" for b in sorted(set(numbers)) if numbers.count(b) > 1
-    ]
+    problems += [f"{name}: batch {b} is accepted {n} times" for b, n in sorted(Counter(numbers).items()) if n > 1]
     return problems
 
 
