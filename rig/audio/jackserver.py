@@ -1,5 +1,6 @@
 """A private JACK server on the dummy driver (no sound hardware), started one way for the
-simulated rig's audio path (`--sim --jack`), the player's bench and the tests.
+simulated rig's audio path (`--sim --jack`), the player's bench and the tests; and the one way
+clients open on a running server (`open_client`).
 
 `sync=True` runs the server synchronously: each cycle waits for every client (up to
 `timeout_ms`) instead of dropping a late client's period. Nothing is played to a real
@@ -12,6 +13,8 @@ import subprocess
 import time
 from collections.abc import Callable
 from typing import IO, Any
+
+from rig.errors import UserError
 
 SYNC_TIMEOUT_MS = 500
 
@@ -57,3 +60,21 @@ def wait_for_server(servername: str | None, timeout_s: float = 5.0, proc: subpro
                 return False
             time.sleep(0.05)
     return False
+
+
+def open_client(client_name: str, servername: str | None):
+    """A jack.Client on a running server (never starting one); a clear error when JACK or the
+    server is missing."""
+    try:
+        import jack
+    except (ImportError, OSError) as exc:  # OSError: libjack missing
+        raise UserError(
+            f"cannot use JACK ({exc}); install the JACK library (apt-get install jackd2) and the JACK-Client package"
+        ) from None
+    try:
+        return jack.Client(client_name, no_start_server=True, servername=servername)
+    except jack.JackOpenError:
+        where = f"'{servername}'" if servername else "(default)"
+        raise UserError(
+            f"no JACK server {where} is running; start one, e.g. `jackd -d dummy -r 48000 -p 256 &`"
+        ) from None

@@ -27,7 +27,12 @@ def register(sub) -> None:
         type=float,
         help="training budget after capture ended, shared by the models (default: the plan's train.budget_minutes)",
     )
-    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: the model config's)")
+    p.add_argument(
+        "--patience",
+        type=int,
+        help="stop after this many epochs without a better val loss (default: the config's early_stop_patience "
+        "for a plateau schedule; a cosine schedule runs to the budget)",
+    )
     p.add_argument("--epoch-segments", type=int, default=16, help="segments per epoch (default 16)")
     p.add_argument("--batch-size", type=int, help="segments per batch (default: 8 on a CPU, 32 on a GPU)")
     p.add_argument(

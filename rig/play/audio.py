@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rig.audio.jackserver import open_client
 from rig.errors import UserError
 from rig.play.core import PlayerCore
 
@@ -55,9 +56,7 @@ def run_jack(
     connect_out: list[str] | None = None,
     on_start: Callable[[PlayerCore, dict], None] | None = None,
 ) -> PlayerCore:
-    from rig.sim.jack_dut import _open_client
-
-    client = _open_client(client_name, servername)
+    client = open_client(client_name, servername)
     try:
         core = make_core(client.blocksize, client.samplerate)
         inport, outport = client.inports.register("in"), client.outports.register("out")

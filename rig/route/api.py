@@ -56,7 +56,7 @@ class _Instance:
         return nearest_neighbour(self.solver)
 
 
-def _instance(
+def route_instance(
     plan: Plan, settings: list[Setting], objective: Objective, start: dict[str, float] | None = None
 ) -> _Instance:
     # row 0 is where the robot starts: home, or (an active capture's next batch) where it is now
@@ -93,7 +93,7 @@ def plan_route(
     if not settings:
         return Route([], 0.0, {"plan_order": 0.0, "nearest_neighbour": 0.0}, "empty", "no settings to order")
     t0 = time.perf_counter()
-    inst = _instance(plan, settings, objective, start)
+    inst = route_instance(plan, settings, objective, start)
     n = len(settings)
     limit = default_time_limit(n) if time_limit_s is None else time_limit_s
     # the limit covers the whole call, so the matrix build comes out of the search time
@@ -132,7 +132,7 @@ def route_lower_bound_seconds(plan: Plan, settings: list[Setting], route: Route 
     inst = route.instance if route is not None else None
     # a route solved from a start other than home (start=) is not this bound's instance
     if inst is None or inst.objective != "time" or inst.steps.shape[0] != len(settings) + 1 or inst.steps[0].any():
-        inst = _instance(plan, settings, "time")
+        inst = route_instance(plan, settings, "time")
     upper = path_cost(inst.solver, inst.nearest)  # steers the ascent
     motion = additive_bound(inst.solver, upper) / TIME_UNITS
     # every distinct position away from home must be moved to (and settled at) at least once

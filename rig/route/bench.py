@@ -9,7 +9,7 @@ import numpy as np
 
 from rig.plan.models import Plan
 from rig.plan.sample import Setting
-from rig.route.api import TIME_UNITS, _instance, default_time_limit, plan_route, route_lower_bound_seconds
+from rig.route.api import TIME_UNITS, default_time_limit, plan_route, route_instance, route_lower_bound_seconds
 from rig.route.ils import iterated_local_search
 from rig.route.ortools_baseline import ortools_path
 from rig.route.path import path_cost
@@ -81,7 +81,7 @@ def best_known(n: int, seconds: float, seed: int = 0, ortools_share: float = 0.1
     (1 - ortools_share) of `seconds`, then OR-Tools guided local search from its route for the
     rest; the better is kept. Motion seconds only (settle is the same for every order)."""
     plan = bench_plan()
-    inst = _instance(plan, random_settings(n, seed), "time")
+    inst = route_instance(plan, random_settings(n, seed), "time")
     c = inst.solver
     default = solve_path(c, default_time_limit(n), seed, nn=inst.nearest).order
     t0 = time.perf_counter()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rig.audio.jackserver import open_client
 from rig.audio.realtime import audio_process
 from rig.errors import UserError
 
@@ -27,22 +28,6 @@ class DutStats:
     xruns: int = 0
     knob_updates: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def _open_client(client_name: str, servername: str | None):
-    try:
-        import jack
-    except (ImportError, OSError) as exc:  # OSError: libjack missing
-        raise UserError(
-            f"cannot use JACK ({exc}); install the JACK library (apt-get install jackd2) and the JACK-Client package"
-        ) from None
-    try:
-        return jack.Client(client_name, no_start_server=True, servername=servername)
-    except jack.JackOpenError:
-        where = f"'{servername}'" if servername else "(default)"
-        raise UserError(
-            f"no JACK server {where} is running; start one, e.g. `jackd -d dummy -r 48000 -p 256 &`"
-        ) from None
 
 
 def run_jack_dut(
@@ -66,7 +51,7 @@ def run_jack_dut(
     """
     stop = stop or threading.Event()
     stats = stats or DutStats()
-    client = _open_client(client_name, servername)
+    client = open_client(client_name, servername)
     try:
         device = _device_at(device, client.samplerate)
         inport = client.inports.register("in")

@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -77,6 +78,18 @@ MAX_REF_ESR = 0.5  # a point measured while the val reference was worse says lit
 SIGNAL_STD_MIN = 0.1  # log-ESR: the surrogate's prior std never fits below ~10 % of ESR
 NOISE_STD_MIN = 0.05  # log-ESR: a take's prequential ESR is not exact (content, noise)
 MAP_BINS = 12  # cells per knob in the dashboard's knob-space map
+
+
+class Choice(NamedTuple):
+    """A proposal: dial values, their scores (None while space-filling), the signal that chose
+    them, how many prequential points it rests on, and the surrogate's knob-space map (None
+    while space-filling) that the dashboard draws behind them."""
+
+    values: list[dict]
+    scores: list[float | None]
+    signal: str
+    based_on: int
+    map: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +184,6 @@ class ActiveProposer:
         self._ref_cache: tuple[tuple[float, float] | None, dict[str, float]] = (None, {})
         self._held: list[tuple[Take, float]] = []  # measured, waiting for a reference (same weights)
         self._held_key: tuple[float, float] | None = None
-        self.last_map: dict | None = None  # the surrogate's knob-space map behind the last proposal
 
     # ---- measuring -----------------------------------------------------------------------
     def observe(self, take: Take, model: ParametricModel) -> Point | None:
@@ -265,29 +277,27 @@ class ActiveProposer:
         if left <= 0 or proposal_path(self.folder, batch).exists():
             return None
         taken = self.static_taken + [s.values for b in done for s in b.settings]
-        values, scores, signal, based_on = self.choose(taken, min(self.block.batch, left) + EXTRA, batch)
+        pick = self.choose(taken, min(self.block.batch, left) + EXTRA, batch)
         path = write_proposal(
             self.folder,
             batch,
-            [{"values": v, "score": s} for v, s in zip(values, scores)],
-            based_on_takes=based_on,
-            signal=signal,
+            [{"values": v, "score": s} for v, s in zip(pick.values, pick.scores)],
+            based_on_takes=pick.based_on,
+            signal=pick.signal,
         )
         self.events.emit(
             "active_proposal",
             batch=batch,
-            count=len(values),
-            signal=signal,
-            based_on_takes=based_on,
-            settings=values,
-            map=self.last_map,  # what the dashboard draws behind the knob space; None while space-filling
+            count=len(pick.values),
+            signal=pick.signal,
+            based_on_takes=pick.based_on,
+            settings=pick.values,
+            map=pick.map,  # what the dashboard draws behind the knob space; None while space-filling
         )
         return path
 
-    def choose(self, taken: list[dict], count: int, batch: int) -> tuple[list[dict], list[float | None], str, int]:
-        """Up to `count` settings (dial values), their scores, the signal and how many
-        prequential points it rests on."""
-        self.last_map = None
+    def choose(self, taken: list[dict], count: int, batch: int) -> Choice:
+        """Up to `count` settings (dial values) and what they rest on."""
         usable = [p for p in self.points if p.relative is not None and (p.ref_esr or 1.0) < MAX_REF_ESR]
         signal = (
             f"space-filling (only {len(usable)} prequential points with a reference ESR below "
@@ -303,13 +313,13 @@ class ActiveProposer:
             try:
                 surrogate = Surrogate.fit(X, y)
                 picks, scores = ucb_batch(surrogate, cands, free, count, min_d)
-                self.last_map = knob_space_map(self.plan, surrogate, cands)
-                return [cand_values[i] for i in picks], list[float | None](scores), GP_SIGNAL, len(usable)
+                values = [cand_values[i] for i in picks]
+                return Choice(values, list(scores), GP_SIGNAL, len(usable), knob_space_map(self.plan, surrogate, cands))
             except (np.linalg.LinAlgError, ValueError) as exc:  # a degenerate fit must not stop training
                 signal = f"space-filling (the surrogate failed: {exc})"
         # The plan's own Sobol continuation, as a timeout would give, only sooner: uniform over
         # the space (a max-min design put nearly every knob of a 4-knob batch at 0 or 10).
-        return sobol_after(self.plan, taken + self.test_values, count), [None] * count, signal, len(usable)
+        return Choice(sobol_after(self.plan, taken + self.test_values, count), [None] * count, signal, len(usable))
 
 
 def candidate_pool(plan: Plan, size: int, batch: int) -> tuple[list[dict], np.ndarray]:

@@ -81,7 +81,9 @@ class Training(Strict):
     )
     plateau_patience: int = Field(20, ge=1, description="epochs before halving the LR")
     plateau_factor: float = Field(0.5, gt=0, lt=1)
-    early_stop_patience: int = Field(50, ge=1)
+    early_stop_patience: int = Field(
+        50, ge=1, description="plateau: epochs without a better val loss before stopping (cosine runs to the budget)"
+    )
 
 
 class ModelConfig(Strict):

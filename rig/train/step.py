@@ -46,7 +46,7 @@ def train_step(
     if not tbptt:
         with autocast():
             pred = model(x, c)[..., context:]
-        return _update(model, optimizer, criterion(pred.float(), y), clip)
+        return _update(model, optimizer, [criterion(pred.float(), y)], clip)
     segment = y.shape[-1]
     state = model.init_state(x.shape[0])
     bounds = list(range(0, segment, tbptt))
@@ -57,7 +57,7 @@ def train_step(
         lo = 0 if a == 0 else context + a  # the first chunk also runs over the context
         with autocast():
             pred, state = model.forward_stream(x[..., lo : context + b], c, state)
-        loss = _update(model, optimizer, criterion(pred[..., pred.shape[-1] - (b - a) :].float(), y[..., a:b]), clip)
+        loss = _update(model, optimizer, [criterion(pred[..., pred.shape[-1] - (b - a) :].float(), y[..., a:b])], clip)
         if not math.isfinite(loss):
             return loss
         total += loss * (b - a)
@@ -87,23 +87,23 @@ def _split_step(model, optimizer, criterion, x, c, y, clip, autocast, workers: i
             pred = model(x[idx], c[idx])[..., context:]
         return criterion(pred.float(), y[idx]) * (len(idx) / size)
 
-    losses = list(_pool(workers).map(forward, shares))
+    return _update(model, optimizer, list(_pool(workers).map(forward, shares)), clip, workers)
+
+
+def _update(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, losses: list[torch.Tensor], clip: float, workers: int = 1
+) -> float:
+    """One optimizer step on the summed losses (a batch's shares), unless the sum is not finite.
+    With several workers each share's backward runs in its own thread; the gradients accumulate."""
     value = sum(float(loss.detach()) for loss in losses)
     if not math.isfinite(value):
         return value  # never step on a NaN
     optimizer.zero_grad(set_to_none=True)
-    list(_pool(workers).map(torch.Tensor.backward, losses))  # gradients accumulate into .grad
-    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-    optimizer.step()
-    return value
-
-
-def _update(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip: float) -> float:
-    value = float(loss.detach())
-    if not math.isfinite(value):
-        return value  # never step on a NaN
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    if workers > 1:
+        list(_pool(workers).map(torch.Tensor.backward, losses))
+    else:
+        for loss in losses:
+            loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
     optimizer.step()
     return value

@@ -133,3 +133,19 @@ def test_epoch_has_at_least_epoch_steps_batches_and_stops_at_the_budget(session)
     assert short.state.stop_reason == "budget"
     assert short.state.epoch == 1
     assert short.state.budget_used_s < 30  # 10,000 steps would take minutes
+
+
+@pytest.mark.parametrize(
+    ("schedule", "patience", "stop"),
+    [("cosine", None, "budget"), ("cosine", 1, "early_stopping"), ("plateau", None, "early_stopping")],
+)
+def test_only_a_plateau_run_or_an_explicit_patience_stops_early(session, schedule, patience, stop):
+    """A cosine run gains most in its low-LR tail, so early stopping (which cut a 30-minute
+    bench run at 10.5 min) no longer ends it; --patience still does. LR 1e-9: the val loss
+    never improves after the first epoch."""
+    cfg = tiny_config("tcn", lr=1e-9, schedule=schedule, early_stop_patience=1)
+    opts = quick_options(max_epochs=None, budget_steps=12, patience=patience, export=False, report=False)
+    trainer = TrainingRun(session.folder, cfg, opts)
+    trainer.run()
+    assert trainer.state.stop_reason == stop
+    assert trainer.state.steps == (12 if stop == "budget" else 4)  # 2 steps an epoch; stopped after epoch 2
