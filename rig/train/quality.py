@@ -1,8 +1,8 @@
 """`rig bench quality`: the yardstick of model quality. A simulated session of the shipped
 bench plan (virtual amp, 4 knobs, 48 train/val and 8 unseen test settings, 10 s takes) is
-captured once and cached by plan hash and seed; then the default model trains on it for each
-given budget, each run in a child process (so its peak RSS is its own), and the figures are
-returned as a JSON-ready dict: test ESR (mean, worst, per setting), steps/s, samples/s, peak
+captured once and cached by plan text, seed and the code that renders it; then the default
+model trains on it for each given budget, each run in a child process (so its peak RSS is its
+own), and the figures are returned as a JSON-ready dict: test ESR (mean, worst, per setting), steps/s, samples/s, peak
 RSS and wall time."""
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ from rig.session import MANIFEST_FILE, SESSION_FILE, TAKES_DIR, Session
 PROJECT = Path(__file__).resolve().parents[2]
 DEFAULT_PLAN = PROJECT / "capture_plans" / "bench_quality.yaml"
 DEFAULT_MODEL = PROJECT / "models" / "tcn-tvf-45-s-16.yaml"
+# The code that makes the bench session's audio: the dry program, its material, the virtual
+# interface and devices. A change there must rebuild the cached session, not reuse stale takes.
+SESSION_CODE = [
+    PROJECT / "rig" / "audio" / name for name in ("program.py", "sources.py", "impulse.py", "virtual.py")
+] + sorted((PROJECT / "rig" / "sim").glob("*.py"))
 
 
 def default_cache() -> Path:
@@ -85,10 +90,7 @@ def cached_session(plan_text: str, cache: Path, quiet: bool = True) -> tuple[Pat
     from rig.plan.models import Plan
 
     plan = Plan.model_validate(yaml.safe_load(plan_text))
-    # Keyed by the plan text (seed included), not the session's plan_hash: that one is a dump
-    # of the parsed plan and changes when a new plan field appears, which would rebuild.
-    key = hashlib.sha256(plan_text.encode()).hexdigest()[:16]
-    folder = cache / f"session-{key}-{plan.settings.seed}"
+    folder = cache / f"session-{session_key(plan_text, SESSION_CODE)}-{plan.settings.seed}"
     if (folder / ".complete").exists():
         return folder, None
     cache.mkdir(parents=True, exist_ok=True)
@@ -106,6 +108,16 @@ def cached_session(plan_text: str, cache: Path, quiet: bool = True) -> tuple[Pat
         raise UserError(f"the simulated capture of the bench session ended with status {rc}; see {folder}/events.jsonl")
     (folder / ".complete").write_text("")
     return folder, built
+
+
+def session_key(plan_text: str, code: list[Path]) -> str:
+    """The cache key: the plan text (seed included) and the code that renders the session.
+    Not the session's plan_hash: that one is a dump of the parsed plan and changes when a new
+    plan field appears, which would rebuild."""
+    digest = hashlib.sha256(plan_text.encode())
+    for path in code:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def work_copy(session: Path, into: Path) -> Path:

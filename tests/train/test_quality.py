@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from rig.train.quality import train_once
+from rig.train.quality import SESSION_CODE, session_key, train_once
 
 from .conftest import tiny_config, write_config
 
@@ -34,3 +34,15 @@ def test_a_step_budget_trains_exactly_that_many_steps(session, tmp_path):
     assert run["budget_steps"] == 7
     assert run["steps"] == 7
     assert run["stop_reason"] == "budget"
+
+
+def test_the_cached_session_is_keyed_by_the_plan_and_the_code_that_renders_it(tmp_path):
+    """A changed simulator or dry program must rebuild the bench session, never reuse its takes."""
+    code = tmp_path / "amp.py"
+    code.write_text("GAIN = 1\n")
+    key = session_key("seed: 1\n", [code])
+    assert session_key("seed: 1\n", [code]) == key
+    assert session_key("seed: 2\n", [code]) != key
+    code.write_text("GAIN = 2\n")
+    assert session_key("seed: 1\n", [code]) != key
+    assert {p.name for p in SESSION_CODE} >= {"amp.py", "program.py", "sources.py", "virtual.py"}
