@@ -28,13 +28,18 @@ def active_block(plan: Plan) -> Active:
     return plan.settings.active
 
 
+def take_slot_s(plan: Plan) -> float:
+    """The estimated time one active take costs: its audio plus MOVE_ALLOWANCE_S."""
+    return take_seconds(plan) + MOVE_ALLOWANCE_S
+
+
 def budget_takes(plan: Plan) -> int:
     """Train + val takes in all: budget_takes, or budget_minutes over the estimated time per take."""
     a = active_block(plan)
     if a.budget_takes is not None:
         return a.budget_takes
     assert a.budget_minutes is not None  # Active's validator requires one of the two
-    return int(a.budget_minutes * 60.0 // (take_seconds(plan) + MOVE_ALLOWANCE_S))
+    return int(a.budget_minutes * 60.0 // take_slot_s(plan))
 
 
 def val_takes(plan: Plan) -> int:

@@ -44,7 +44,7 @@ def plan_summary(plan: Plan, settings: list[Setting]) -> dict:
 
 def active_summary(plan: Plan, settings: list[Setting]) -> dict:
     """What an active capture records before the first proposal, and the budget after it."""
-    from rig.plan.active import MOVE_ALLOWANCE_S, active_block, batches_needed, budget_takes, proposed_takes
+    from rig.plan.active import active_block, batches_needed, budget_takes, proposed_takes, take_slot_s
 
     a = active_block(plan)
     tests = sum(1 for s in settings if s.split == "test")
@@ -54,7 +54,7 @@ def active_summary(plan: Plan, settings: list[Setting]) -> dict:
         "batch": a.batch,
         "batches": batches_needed(plan),
         "proposed_takes": proposed_takes(plan),
-        "proposed_s": round(proposed_takes(plan) * (take_seconds(plan) + MOVE_ALLOWANCE_S), 1),
+        "proposed_s": round(proposed_takes(plan) * take_slot_s(plan), 1),
         "total_takes": budget_takes(plan) + tests,
         "pool": a.pool,
         "proposal_timeout_s": a.proposal_timeout_s,

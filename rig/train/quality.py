@@ -2,8 +2,8 @@
 bench plan (virtual amp, 4 knobs, 48 train/val and 8 unseen test settings, 10 s takes) is
 captured once and cached by plan text, seed and the code that renders it; then the default
 model trains on it for each given budget, each run in a child process (so its peak RSS is its
-own), and the figures are returned as a JSON-ready dict: test ESR (mean, worst, per setting), steps/s, samples/s, peak
-RSS and wall time."""
+own), and the figures are returned as a JSON-ready dict: test ESR (mean, worst, per setting),
+steps/s, samples/s, peak RSS and wall time."""
 
 from __future__ import annotations
 
