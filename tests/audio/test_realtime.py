@@ -8,6 +8,8 @@ import time
 
 from rig.audio.realtime import audio_process, holds_period, measure_jitter
 
+PERIOD_MS = 256 / 48.0
+
 
 def gil_handover_ms(rounds: int = 40) -> float:
     """Median extra time a thread waking from a 1 ms sleep waits for the GIL while another
@@ -50,7 +52,10 @@ def test_busy_python_thread_hands_over_the_gil_quickly():
     with audio_process(promote=False):
         fast = gil_handover_ms()
     slow = gil_handover_ms()  # CPython's default: the waiter gets the GIL after 5 ms
-    assert fast < 1.5, f"GIL hand-over took {fast:.2f} ms in an audio process"
+    # The requirement is half a 256-frame period (5.3 ms), as holds_period asks of a stall; a
+    # quiet machine measures ~0.2 ms, a loaded 2-core one more, since the spinner then takes
+    # a core the waking thread would otherwise have.
+    assert fast < PERIOD_MS / 2, f"GIL hand-over took {fast:.2f} ms in an audio process"
     assert slow > 2 * max(fast, 0.5), (slow, fast)
 
 
