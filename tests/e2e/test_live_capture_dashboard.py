@@ -225,6 +225,7 @@ def test_dashboard_follows_a_real_simulated_capture(capture, browser, tmp_path):
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
     page.goto(url)
     page.wait_for_selector("#conn.live", timeout=20_000)
+    wait_drawn(page)  # live may come before the first frame paints the loaded state
     state = page.request.get(base + "api/state").json()
     settings = {s["id"]: s["v"] for s in state["settings"]}
     knob_names = [k["name"] for k in state["knobs"]]
